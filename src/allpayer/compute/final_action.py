@@ -1,0 +1,46 @@
+"""Final-action claims: resolve originals, adjustments, reversals and denials to one final version.
+
+Rule (documented in docs/intake.md):
+
+1. A claim's *family* is ``coalesce(original_claim_id, claim_id)`` within its ``data_source``;
+   adjustments, reversals and denials name the original claim in ``original_claim_id``.
+2. Each version (a ``claim_id``) is dated by the latest ``coalesce(file_date, paid_date)`` on its lines.
+3. The latest version wins; on the same date a reversal beats a denial, a denial beats an adjustment,
+   an adjustment beats the original, then the higher ``claim_id`` wins.
+4. If the winner is a reversal or a denial the family drops out (cancelled, nothing paid); otherwise
+   the winner's lines are kept **with their own amounts**: nothing is summed across versions.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+STATUS_RANK = {"original": 0, "adjustment": 1, "denial": 2, "reversal": 3}
+CANCELLING = ("reversal", "denial")
+
+
+def claim_versions(claims: ir.Table) -> ir.Table:
+    """One row per claim version with its family, date, status and rank in the family (0 = final)."""
+    dated = claims.mutate(
+        _family=ibis.coalesce(claims.original_claim_id, claims.claim_id),
+        _version_date=ibis.coalesce(claims.file_date, claims.paid_date),
+    )
+    versions = dated.group_by(["data_source", "_family", "claim_id"]).aggregate(
+        version_date=dated._version_date.max(),
+        claim_status=dated.claim_status.max(),
+    )
+    rank = versions.claim_status.cases(*STATUS_RANK.items(), else_=0)
+    window = ibis.window(
+        group_by=[versions.data_source, versions._family],
+        order_by=[ibis.desc(versions.version_date), ibis.desc(rank), ibis.desc(versions.claim_id)],
+    )
+    return versions.mutate(version_rank=ibis.row_number().over(window)).rename(family_id="_family")
+
+
+def final_action(claims: ir.Table) -> ir.Table:
+    """The final version's lines of every family that was not cancelled."""
+    versions = claim_versions(claims)
+    winners = versions.filter((versions.version_rank == 0) & ~versions.claim_status.isin(CANCELLING))
+    keep = winners.select("data_source", "claim_id", "family_id")
+    return claims.join(keep, ["data_source", "claim_id"]).select(*claims.columns, "family_id")

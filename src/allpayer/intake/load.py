@@ -1,0 +1,230 @@
+"""One load: stage every file, check every row, publish canonical tables and quarantine at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from allpayer.intake import validate
+from allpayer.intake.adapters import ADAPTERS, INPUT_ORDER, INPUTS, FileKind
+from allpayer.intake.contract import ENROLLMENT, PERSON, TABLES
+from allpayer.intake.staging import FileError, StagedFile, stage
+from allpayer.intake.validate import InputSpec, IntakeSettings
+from allpayer.warehouse import Warehouse
+
+# Tables every load publishes beside the canonical ones.
+QUARANTINE, WARNINGS, LOAD_FILES = "quarantine", "intake_warning", "load_file"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FileCount:
+    input: str
+    source_file: str
+    read: int
+    accepted: int
+    rejected: int
+    warned: int
+    rejected_by_rule: dict[str, int] = field(default_factory=dict)
+    warned_by_rule: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LoadReport:
+    load_id: str
+    adapter: str
+    backend: str
+    loaded_at: str
+    files: list[FileCount]
+    table_rows: dict[str, int]
+
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.files)
+
+    @property
+    def accepted(self) -> int:
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    def rejected_by_rule(self) -> dict[str, int]:
+        return _sum_counts(f.rejected_by_rule for f in self.files)
+
+    def warned_by_rule(self) -> dict[str, int]:
+        return _sum_counts(f.warned_by_rule for f in self.files)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> LoadReport:
+        data = json.loads(text)
+        data["files"] = [FileCount(**f) for f in data["files"]]
+        return cls(**data)
+
+
+def _sum_counts(counts: object) -> dict[str, int]:
+    total: dict[str, int] = defaultdict(int)
+    for mapping in counts:  # type: ignore[attr-defined]
+        for key, value in mapping.items():
+            total[key] += value
+    return dict(sorted(total.items()))
+
+
+def ingest(
+    warehouse: Warehouse,
+    paths: list[Path],
+    staging_root: Path,
+    adapter: str = "tuva",
+    settings: IntakeSettings | None = None,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Load ``paths`` (files or folders) through ``adapter`` and replace the canonical tables.
+
+    Raises :class:`FileError` for a file malformed as a whole; nothing is published then.
+    """
+    settings = settings or IntakeSettings()
+    say = progress or (lambda _msg: None)
+    load_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    found = ADAPTERS[adapter].discover([Path(p) for p in paths])
+    if not found:
+        raise FileError(", ".join(str(p) for p in paths), f"no {adapter} input files found")
+    _refuse_duplicate_names(found)
+    staging = staging_root / load_id
+    try:
+        staged = _stage_all(found, staging, say)
+        outputs, checked = _check_all(warehouse, staged, settings, load_id, say)
+        say("counting rows")
+        files = _count(checked)
+        outputs[LOAD_FILES] = _files_table(files, load_id)
+        say("publishing tables")
+        warehouse.publish(outputs)
+        table_rows = {name: int(warehouse.table(name).count().execute()) for name in TABLES}
+    finally:
+        warehouse.drop_scratch()
+        shutil.rmtree(staging, ignore_errors=True)
+    return LoadReport(load_id, adapter, warehouse.name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                      files, table_rows)
+
+
+def _refuse_duplicate_names(found: list[tuple[FileKind, Path]]) -> None:
+    seen: dict[str, Path] = {}
+    for _, path in found:
+        if path.name in seen:
+            raise FileError(path, f"two input files share the name {path.name!r} ({seen[path.name]}); "
+                            "source_file must identify one file")
+        seen[path.name] = path
+
+
+def _stage_all(found: list[tuple[FileKind, Path]], staging: Path, say: Progress) -> dict[str, list[StagedFile]]:
+    staged: dict[str, list[StagedFile]] = defaultdict(list)
+    for number, (kind, path) in enumerate(found):
+        say(f"reading {path.name}")
+        target = staging / f"{number:03d}-{kind.stem}.parquet"
+        staged[kind.input].append(stage(path, target, kind.mapping(), kind.required_source_columns()))
+    return staged
+
+
+def _raw_union(warehouse: Warehouse, files: list[StagedFile], spec: InputSpec) -> ir.Table:
+    order = [c.name for c in spec.columns] + ["source_file", "source_row"]
+    parts = []
+    for staged_file in files:
+        raw = warehouse.read_parquet([staged_file.staged])
+        absent = {c: ibis.null("string") for c in order if c not in raw.columns}
+        parts.append(raw.mutate(**absent).select(order))
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)
+
+
+def _check_all(
+    warehouse: Warehouse, staged: dict[str, list[StagedFile]], settings: IntakeSettings, load_id: str,
+    say: Progress,
+) -> tuple[dict[str, ir.Table], dict[str, ir.Table]]:
+    outputs: dict[str, ir.Table] = {}
+    checked: dict[str, ir.Table] = {}
+    findings: list[ir.Table] = []
+    warnings: list[ir.Table] = []
+    enrolled: ir.Table | None = None
+    for input_name in INPUT_ORDER:
+        if input_name not in staged:
+            continue
+        say(f"checking {input_name}")
+        spec = INPUTS[input_name]
+        raw = _raw_union(warehouse, staged[input_name], spec)
+        rows = warehouse.materialize(input_name, validate.check(raw, spec, settings, enrolled))
+        checked[input_name] = rows
+        findings.append(validate.quarantine(rows, spec, load_id))
+        warnings.append(validate.warnings(rows, spec, load_id))
+        if input_name == "eligibility":
+            outputs["enrollment"] = validate.accepted(rows, spec, ENROLLMENT)
+            outputs["person"] = latest_demographics(
+                validate.accepted(rows, spec, PERSON, extra=("enrollment_end_date",)))
+        else:
+            outputs[input_name] = validate.accepted(rows, spec, TABLES[input_name])
+        if "enrollment" in outputs and enrolled is None and input_name in ("enrollment", "eligibility"):
+            enrolled = warehouse.materialize("enrolled_persons",
+                                             outputs["enrollment"].select("person_id").distinct())
+    for name, table in TABLES.items():
+        outputs.setdefault(name, _empty(table.schema))
+    outputs[QUARANTINE] = ibis.union(*findings)
+    outputs[WARNINGS] = ibis.union(*warnings)
+    return outputs, checked
+
+
+def latest_demographics(rows: ir.Table) -> ir.Table:
+    """One person row per person_id, from the span that ends last (ties: last file, last row)."""
+    window = ibis.window(group_by=rows.person_id, order_by=[
+        ibis.desc(rows.enrollment_end_date), ibis.desc(rows.source_file), ibis.desc(rows.source_row)])
+    ranked = rows.mutate(_rank=ibis.row_number().over(window))
+    return ranked.filter(ranked._rank == 0).select(*PERSON.schema.keys())
+
+
+def _empty(schema: dict) -> ir.Table:
+    return ibis.memtable(pa.table({n: pa.array([], ibis.schema({n: t}).to_pyarrow().field(0).type)
+                                   for n, t in schema.items()}))
+
+
+def _count(checked: dict[str, ir.Table]) -> list[FileCount]:
+    files: list[FileCount] = []
+    for input_name, rows in checked.items():
+        by_rule = rows.group_by(["source_file", "rule_code", "warn_code"]).aggregate(n=rows.count())
+        frame = by_rule.to_pyarrow().to_pylist()
+        per_file: dict[str, FileCount] = {}
+        for rec in sorted(frame, key=lambda r: (r["source_file"], r["rule_code"] or "", r["warn_code"] or "")):
+            count = per_file.setdefault(rec["source_file"], FileCount(input_name, rec["source_file"], 0, 0, 0, 0))
+            n = int(rec["n"])
+            count.read += n
+            if rec["rule_code"] is None:
+                count.accepted += n
+                if rec["warn_code"] is not None:
+                    count.warned += n
+                    count.warned_by_rule[rec["warn_code"]] = count.warned_by_rule.get(rec["warn_code"], 0) + n
+            else:
+                count.rejected += n
+                count.rejected_by_rule[rec["rule_code"]] = count.rejected_by_rule.get(rec["rule_code"], 0) + n
+        files.extend(per_file.values())
+    return files
+
+
+def _files_table(files: list[FileCount], load_id: str) -> ir.Table:
+    return ibis.memtable(pa.table({
+        "load_id": pa.array([load_id] * len(files), pa.string()),
+        "input": pa.array([f.input for f in files], pa.string()),
+        "source_file": pa.array([f.source_file for f in files], pa.string()),
+        "rows_read": pa.array([f.read for f in files], pa.int64()),
+        "rows_accepted": pa.array([f.accepted for f in files], pa.int64()),
+        "rows_rejected": pa.array([f.rejected for f in files], pa.int64()),
+        "rows_warned": pa.array([f.warned for f in files], pa.int64()),
+    }))

@@ -1,0 +1,196 @@
+"""Staging: one source file -> a Parquet file of raw strings with lineage.
+
+This is the only place intake touches source files. A file that is malformed as a whole is refused
+here with one :class:`FileError` line naming the file and the problem, before anything is loaded.
+Each staged row carries ``source_file`` and ``source_row`` (1-based data record, header excluded).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_OTHER_DELIMITERS = ("|", ";", "\t")
+_BLOCK_SIZE = 16 << 20
+
+
+class FileError(Exception):
+    """A source file that cannot be loaded at all."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    source: Path
+    staged: Path
+    rows: int
+    present_columns: frozenset[str]
+
+
+def file_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    raise FileError(path, f"unknown file type {path.suffix!r} (expected .csv or .parquet)")
+
+
+def stage(source: Path, target: Path, mapping: Mapping[str, str], required: set[str]) -> StagedFile:
+    """Copy ``source`` to ``target`` as strings renamed by ``mapping`` (source name -> canonical).
+
+    ``required`` names source columns that must be present; optional columns may be absent and are
+    left out of the staged file.
+    """
+    if not source.exists():
+        raise FileError(source, "file not found")
+    if source.stat().st_size == 0:
+        raise FileError(source, "empty file (0 bytes)")
+    fmt = file_format(source)
+    header = _csv_header(source) if fmt == "csv" else pq.read_schema(source).names
+    present = [c for c in mapping if c in header]
+    missing = sorted(required - set(header))
+    if missing:
+        raise FileError(source, _missing_message(missing, header))
+    batches = _csv_batches(source, present) if fmt == "csv" else _parquet_batches(source, present)
+    rows = _write_staged(batches, target, source.name, [mapping[c] for c in present])
+    if rows == 0:
+        raise FileError(source, "no data rows (header only)")
+    return StagedFile(source, target, rows, frozenset(mapping[c] for c in present))
+
+
+def _missing_message(missing: list[str], header: list[str]) -> str:
+    if len(header) == 1:
+        for delim in _OTHER_DELIMITERS:
+            if delim in header[0]:
+                return f"wrong delimiter: header is split by {delim!r}, expected ','"
+    return "missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(missing)
+
+
+def _csv_header(path: Path) -> list[str]:
+    opener = __import__("gzip").open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        first = handle.readline()
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileError(path, f"header is not valid UTF-8 ({exc.reason})") from None
+    if not text.strip():
+        raise FileError(path, "empty file (no header line)")
+    return [c.strip() for c in next(csv.reader([text.lstrip("\ufeff")]))]
+
+
+def _open_text(path: Path) -> io.TextIOWrapper:
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in columns},
+        include_columns=columns,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    read = pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True)
+    try:
+        reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise FileError(path, _describe_csv_error(path, str(exc))) from None
+
+
+def _describe_csv_error(path: Path, message: str) -> str:
+    """Turn Arrow's parse error into a message that names the row (slow path, errors only)."""
+    if "UTF8" in message:
+        return f"not valid UTF-8 text at row {_first_bad_utf8_row(path)}"
+    if "Expected" in message and "columns" in message:
+        expected, got, row = _first_ragged_row(path)
+        if row is not None:
+            return f"truncated or ragged row {row}: expected {expected} fields, got {got}"
+    return message.splitlines()[0]
+
+
+def _first_bad_utf8_row(path: Path) -> int:
+    with open(path, "rb") as handle:
+        for line_number, raw in enumerate(handle):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return line_number  # header is line 0, so this is the data record number
+    return 0
+
+
+def _first_ragged_row(path: Path) -> tuple[int, int, int | None]:
+    with _open_text(path) as handle:
+        reader = csv.reader(handle)
+        expected = len(next(reader))
+        for row_number, record in enumerate(reader, start=1):
+            if len(record) != expected:
+                return expected, len(record), row_number
+    return expected, expected, None
+
+
+def _parquet_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    try:
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(columns=columns, batch_size=1 << 20):
+            yield pa.RecordBatch.from_arrays(
+                [_as_string(batch.column(i)) for i in range(batch.num_columns)], names=batch.schema.names
+            )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileError(path, f"unreadable Parquet ({str(exc).splitlines()[0]})") from None
+
+
+def _as_string(array: pa.Array) -> pa.Array:
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array.cast(pa.string())
+    if pa.types.is_boolean(array.type):
+        return pc.if_else(array, "true", "false")
+    if pa.types.is_floating(array.type):
+        # Money in float columns: render with two decimals so 0.1+0.2 style noise cannot leak.
+        return pc.round(array, 6).cast(pa.string())
+    return array.cast(pa.string())
+
+
+def _write_staged(
+    batches: Iterator[pa.RecordBatch], target: Path, source_name: str, names: list[str]
+) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    schema = pa.schema([(n, pa.string()) for n in names] + [("source_file", pa.string()),
+                                                             ("source_row", pa.int64())])
+    rows = 0
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            arrays = [_blank_to_null(batch.column(i)) for i in range(batch.num_columns)]
+            arrays.append(pa.repeat(pa.scalar(source_name, pa.string()), batch.num_rows))
+            arrays.append(pa.array(np.arange(rows + 1, rows + batch.num_rows + 1, dtype=np.int64)))
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            rows += batch.num_rows
+    return rows
+
+
+def _blank_to_null(array: pa.Array) -> pa.Array:
+    """Whitespace-only strings become nulls; everything else is trimmed."""
+    trimmed = pc.utf8_trim_whitespace(array)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)

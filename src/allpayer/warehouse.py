@@ -1,0 +1,191 @@
+"""The warehouse: where canonical tables live, on DuckDB (default) or Spark.
+
+A connection string picks the backend:
+
+- ``duckdb`` (default): a DuckDB file ``warehouse.duckdb`` in the workspace;
+- ``duckdb://:memory:``: an in-memory DuckDB;
+- ``pyspark`` or ``pyspark://local[2]``: a local Spark session; tables persist as Parquet folders in
+  the workspace, listed in ``spark/catalog.json``.
+
+Writes go through :meth:`Warehouse.publish`, which replaces a set of tables all at once or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+
+class Warehouse(ABC):
+    con: ibis.BaseBackend
+    name: str
+
+    @abstractmethod
+    def tables(self) -> list[str]: ...
+
+    def has(self, name: str) -> bool:
+        return name in self.tables()
+
+    @abstractmethod
+    def table(self, name: str) -> ir.Table: ...
+
+    @abstractmethod
+    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
+        """Compute ``expr`` once into a scratch table and return it."""
+
+    @abstractmethod
+    def publish(self, tables: Mapping[str, ir.Table]) -> None:
+        """Replace the named tables atomically: all of them or none."""
+
+    @abstractmethod
+    def drop_scratch(self) -> None: ...
+
+    def read_parquet(self, paths: list[Path]) -> ir.Table:
+        """One staged Parquet file as a table."""
+        raise NotImplementedError
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class DuckDBWarehouse(Warehouse):
+    name = "duckdb"
+
+    def __init__(self, path: Path | str, threads: int | None = None) -> None:
+        self.path = str(path)
+        self.con = ibis.duckdb.connect(self.path)
+        self.con.raw_sql("SET preserve_insertion_order = false")
+        if threads:
+            self.con.raw_sql(f"SET threads = {int(threads)}")
+        self._scratch: list[str] = []
+
+    def tables(self) -> list[str]:
+        return [t for t in self.con.list_tables() if not t.startswith("_")]
+
+    def table(self, name: str) -> ir.Table:
+        return self.con.table(name)
+
+    def read_parquet(self, paths: list[Path]) -> ir.Table:
+        # A query, not a view: nothing pointing at staging files is left in the database file.
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+        return self.con.sql(f"SELECT * FROM read_parquet([{files}])")
+
+    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
+        scratch = f"_scratch_{name}"
+        self._scratch.append(scratch)
+        return self.con.create_table(scratch, expr, overwrite=True)
+
+    def publish(self, tables: Mapping[str, ir.Table]) -> None:
+        token = uuid.uuid4().hex[:8]
+        for name, expr in tables.items():
+            self.con.create_table(f"_publish_{token}_{name}", expr, overwrite=True)
+        self.con.raw_sql("BEGIN TRANSACTION")
+        try:
+            for name in tables:
+                self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+                self.con.raw_sql(f'ALTER TABLE "_publish_{token}_{name}" RENAME TO "{name}"')
+            self.con.raw_sql("COMMIT")
+        except Exception:
+            self.con.raw_sql("ROLLBACK")
+            for name in tables:
+                self.con.raw_sql(f'DROP TABLE IF EXISTS "_publish_{token}_{name}"')
+            raise
+
+    def drop_scratch(self) -> None:
+        for scratch in self._scratch:
+            self.con.drop_table(scratch, force=True)
+        self._scratch.clear()
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+class SparkWarehouse(Warehouse):
+    name = "pyspark"
+
+    def __init__(self, root: Path, master: str = "local[1]") -> None:
+        from pyspark.sql import SparkSession
+
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        session = (
+            SparkSession.builder.master(master)
+            .appName("allpayer")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.warehouse.dir", str(self.root / "spark-warehouse"))
+            .config("spark.driver.memory", os.environ.get("ALLPAYER_SPARK_MEMORY", "2g"))
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+        self.con = ibis.pyspark.connect(session)
+        self._catalog_path = self.root / "catalog.json"
+        self._catalog: dict[str, str] = (
+            json.loads(self._catalog_path.read_text()) if self._catalog_path.exists() else {}
+        )
+        for name, path in self._catalog.items():
+            self.con.read_parquet(path, table_name=name)
+        self._scratch_dir = self.root / "_scratch"
+
+    def tables(self) -> list[str]:
+        return sorted(self._catalog)
+
+    def table(self, name: str) -> ir.Table:
+        if name not in self._catalog:
+            raise KeyError(f"no table {name!r} in the Spark warehouse at {self.root}")
+        return self.con.table(name)
+
+    def read_parquet(self, paths: list[Path]) -> ir.Table:
+        if len(paths) != 1:
+            raise ValueError("read one staged file at a time")
+        return self.con.read_parquet(str(paths[0]))
+
+    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
+        path = self._scratch_dir / f"{name}-{uuid.uuid4().hex[:8]}"
+        self.con.to_parquet(expr, path)
+        return self.con.read_parquet(str(path))
+
+    def publish(self, tables: Mapping[str, ir.Table]) -> None:
+        token = uuid.uuid4().hex[:8]
+        written = {}
+        for name, expr in tables.items():
+            path = self.root / "tables" / name / token
+            self.con.to_parquet(expr, path)
+            written[name] = str(path)
+        catalog = {**self._catalog, **written}
+        tmp = self._catalog_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(catalog, indent=2, sort_keys=True))
+        os.replace(tmp, self._catalog_path)  # the single atomic step
+        old = {self._catalog[n] for n in written if n in self._catalog}
+        self._catalog = catalog
+        for name, path in written.items():
+            self.con.read_parquet(path, table_name=name)
+        for path in old:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def drop_scratch(self) -> None:
+        shutil.rmtree(self._scratch_dir, ignore_errors=True)
+
+
+def connect(connection: str, workspace: Path) -> Warehouse:
+    """Open the warehouse named by ``connection`` for ``workspace``."""
+    scheme, _, rest = connection.partition("://")
+    if scheme == "duckdb":
+        path = rest or str(workspace / "warehouse.duckdb")
+        return DuckDBWarehouse(path)
+    if scheme in ("pyspark", "spark"):
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            raise RuntimeError("the pyspark backend needs the 'spark' extra: pip install 'allpayer[spark]'") from None
+        return SparkWarehouse(workspace / "spark", master=rest or "local[1]")
+    raise ValueError(f"unknown backend {connection!r}: use 'duckdb' or 'pyspark'")

@@ -1,0 +1,83 @@
+"""Shared fixtures: backends, workspaces and the DuckDB/Spark parity harness."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from allpayer import Context
+from allpayer.intake.validate import IntakeSettings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# Fixed so results never depend on the day the tests run.
+SETTINGS = IntakeSettings(max_date=dt.date(2026, 1, 1))
+
+
+def spark_available() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("java") is not None
+
+
+BACKENDS = [
+    "duckdb",
+    pytest.param("pyspark", marks=[pytest.mark.spark, pytest.mark.skipif(
+        not spark_available(), reason="needs Java and the spark extra (.ci/run installs both)")]),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_context(tmp_path: Path) -> Callable[[str], Context]:
+    contexts: list[Context] = []
+
+    def make(backend: str = "duckdb", name: str = "ws") -> Context:
+        ctx = Context(tmp_path / f"{name}-{backend}", backend)
+        contexts.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in contexts:
+        if ctx.backend == "duckdb":
+            ctx.close()
+
+
+def canonical_rows(table: pa.Table, sort_by: list[str]) -> list[dict]:
+    """Rows in a backend-independent order and representation for comparisons."""
+    return table.sort_by([(c, "ascending") for c in sort_by]).to_pylist()
+
+
+@pytest.fixture
+def parity(make_context: Callable[[str], Context]) -> Callable:
+    """``parity(run, sort_by)``: run ``run(ctx)`` on DuckDB and on Spark and assert equal results.
+
+    ``run`` returns a dict of name -> Ibis table; each is compared row by row after sorting.
+    """
+    if not spark_available():
+        pytest.skip("needs Java and the spark extra (.ci/run installs both)")
+
+    def compare(run: Callable[[Context], dict], sort_by: dict[str, list[str]]) -> dict[str, list[dict]]:
+        results = {}
+        for backend in ("duckdb", "pyspark"):
+            ctx = make_context(backend)
+            results[backend] = {name: canonical_rows(expr.to_pyarrow(), sort_by[name])
+                                for name, expr in run(ctx).items()}
+        for name in sort_by:
+            duck, spark = results["duckdb"][name], results["pyspark"][name]
+            assert len(duck) == len(spark), f"{name}: {len(duck)} rows on DuckDB, {len(spark)} on Spark"
+            for i, (a, b) in enumerate(zip(duck, spark, strict=True)):
+                assert a == b, f"{name} row {i} differs:\nDuckDB {a}\nSpark  {b}"
+        return results["duckdb"]
+
+    return compare
