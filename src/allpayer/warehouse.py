@@ -120,6 +120,10 @@ class SparkWarehouse(Warehouse):
             SparkSession.builder.master(master)
             .appName("allpayer")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            # Intake checks are wide expressions; generated Java for them exceeds the JVM method limit
+            # and Spark would fall back anyway after a slow failed compile.
+            .config("spark.sql.codegen.wholeStage", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.sql.warehouse.dir", str(self.root / "spark-warehouse"))

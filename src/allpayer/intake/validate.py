@@ -147,20 +147,35 @@ def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings,
     """Raw rows plus the first failing rule (``rule_code``, ``rule_field``, ``rule_detail``),
     all failing rules (``all_rules``) and the first warning (``warn_*``)."""
     raw = _with_missing_columns(raw, spec)
-    parsed = {c.name: parse(raw[c.name], c) for c in spec.columns}
-    checks = [chk for c in spec.columns for chk in _column_checks(raw, c, parsed[c.name], settings)]
+    # Three projections (parse -> flag -> classify) keep every expression computed once, so neither
+    # engine re-evaluates a parse inside each of the many CASE branches.
+    parsed_table = raw.mutate(**{f"_p_{c.name}": parse(raw[c.name], c) for c in spec.columns})
+    parsed = {c.name: parsed_table[f"_p_{c.name}"] for c in spec.columns}
+    checks = [chk for c in spec.columns for chk in _column_checks(parsed_table, c, parsed[c.name], settings)]
     checks += [_date_order_check(parsed, order) for order in spec.date_orders]
     checks += _amount_checks(parsed, spec, settings)
     if spec.needs_enrollment and enrolled_persons is not None:
         known = parsed["person_id"].isin(enrolled_persons.person_id)
         checks.append(Check("NO_ENROLLMENT", "person_id", parsed["person_id"].notnull() & ~known.fill_null(False),
                             "person_id: no accepted enrollment for " + _quoted(parsed["person_id"])))
+    warns = _warning_checks(parsed)
+    flagged = parsed_table.mutate(**{f"_v{i}": c.violated for i, c in enumerate(checks + warns)})
+    checks = [Check(c.rule, c.field, flagged[f"_v{i}"], c.detail) for i, c in enumerate(checks)]
+    warns = [Check(c.rule, c.field, flagged[f"_v{len(checks) + i}"], c.detail) for i, c in enumerate(warns)]
+    checks = [Check(c.rule, c.field, c.violated, _rebind(c.detail, parsed_table, flagged)) for c in checks]
+    warns = [Check(c.rule, c.field, c.violated, _rebind(c.detail, parsed_table, flagged)) for c in warns]
     code, field_, detail = _first(checks)
-    warn_code, warn_field, warn_detail = _first(_warning_checks(parsed))
-    staged = raw.mutate(rule_code=code, rule_field=field_, rule_detail=detail, all_rules=_all_codes(checks),
-                        warn_code=warn_code, warn_field=warn_field, warn_detail=warn_detail,
-                        **{f"_key_{k}": parsed[k] for k in spec.primary_key})
-    return _flag_duplicates(staged, spec)
+    warn_code, warn_field, warn_detail = _first(warns)
+    staged = flagged.mutate(rule_code=code, rule_field=field_, rule_detail=detail, all_rules=_all_codes(checks),
+                            warn_code=warn_code, warn_field=warn_field, warn_detail=warn_detail,
+                            **{f"_key_{k}": flagged[f"_p_{k}"] for k in spec.primary_key})
+    helpers = [c for c in staged.columns if c.startswith(("_p_", "_v"))]
+    return _flag_duplicates(staged.drop(*helpers), spec)
+
+
+def _rebind(expr: ir.Value, old: ir.Table, new: ir.Table) -> ir.Value:
+    """The same expression over ``new``, a projection of ``old`` that keeps all its columns."""
+    return expr.op().replace({old.op(): new.op()}).to_expr()
 
 
 def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
