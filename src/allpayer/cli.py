@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -154,19 +155,37 @@ def demo(
     with Context(workspace) as ctx:
         for title, frame in population_summary(ctx).items():
             _print_frame(title, frame)
+    _print_calibration(out, years, persons)
     console.print(f"Workspace: [bold]{workspace.resolve()}[/bold]")
 
 
+def _print_calibration(out: Path, years: str, persons: int) -> None:
+    from allpayer.synth.measure import calibration_rows, measure
+
+    first, _, last = years.partition("-")
+    year = (int(first) + int(last or first)) // 2
+    rows = calibration_rows(measure(out, year, persons))
+    _print_frame(f"Calibration in {year}: generated vs docs/synthetic-calibration.md", rows)
+
+
 def _print_frame(title: str, rows: list[dict]) -> None:
-    table = Table(title=title)
     if not rows:
         console.print(f"{title}: none")
         return
+    table = Table(title=title)
     for column in rows[0]:
-        table.add_column(column, justify="right" if isinstance(rows[0][column], int | float) else "left")
+        table.add_column(column, justify="right" if isinstance(rows[0][column], int | float | Decimal) else "left")
     for row in rows:
-        table.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()])
+        table.add_row(*[_cell(name, value) for name, value in row.items()])
     console.print(table)
+
+
+def _cell(name: str, value: object) -> str:
+    if isinstance(value, bool) or name in ("year", "month", "performance_year"):
+        return str(value)
+    if isinstance(value, int | Decimal):
+        return f"{value:,}"
+    return str(value)
 
 
 @app.command()

@@ -57,7 +57,7 @@ class Context:
         progress: Progress | None = None,
     ) -> LoadReport:
         """Validate and load source files; replaces the canonical tables atomically."""
-        report = ingest(self.warehouse, [Path(p) for p in paths], self.workspace / "staging", adapter,
+        report = ingest(self.warehouse, [Path(p) for p in paths], adapter,
                         settings, progress)
         loads = self.workspace / "loads"
         loads.mkdir(exist_ok=True)

@@ -17,11 +17,13 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 class Warehouse(ABC):
@@ -48,9 +50,10 @@ class Warehouse(ABC):
     @abstractmethod
     def drop_scratch(self) -> None: ...
 
-    def read_parquet(self, paths: list[Path]) -> ir.Table:
-        """One staged Parquet file as a table."""
-        raise NotImplementedError
+    @abstractmethod
+    def stage(self, name: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> tuple[ir.Table, int]:
+        """Store streamed rows as a scratch table; returns it and its row count. An exception raised
+        while producing the batches propagates unchanged."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -63,6 +66,11 @@ class DuckDBWarehouse(Warehouse):
         self.path = str(path)
         self.con = ibis.duckdb.connect(self.path)
         self.con.raw_sql("SET preserve_insertion_order = false")
+        # Stay inside the 2 GB budget of a full run; DuckDB spills to disk beyond it.
+        self.con.raw_sql(f"SET memory_limit = '{os.environ.get('ALLPAYER_DUCKDB_MEMORY', '1500MB')}'")
+        if self.path != ":memory:":
+            spill = Path(self.path).parent / "tmp"
+            self.con.raw_sql(f"SET temp_directory = '{spill}'")
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
         self._scratch: list[str] = []
@@ -73,10 +81,22 @@ class DuckDBWarehouse(Warehouse):
     def table(self, name: str) -> ir.Table:
         return self.con.table(name)
 
-    def read_parquet(self, paths: list[Path]) -> ir.Table:
-        # A query, not a view: nothing pointing at staging files is left in the database file.
-        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-        return self.con.sql(f"SELECT * FROM read_parquet([{files}])")
+    def stage(self, name: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> tuple[ir.Table, int]:
+        counted = _Counted(batches)
+        scratch = f"_scratch_stage_{name}"
+        self._scratch.append(scratch)
+        reader = pa.RecordBatchReader.from_batches(schema, counted)
+        raw = self.con.con
+        raw.register("_allpayer_arrow_in", reader)
+        try:
+            raw.execute(f'CREATE OR REPLACE TABLE "{scratch}" AS SELECT * FROM _allpayer_arrow_in')
+        except Exception:
+            counted.reraise()
+            raise
+        finally:
+            raw.unregister("_allpayer_arrow_in")
+        counted.reraise()
+        return self.con.table(scratch), counted.rows
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         scratch = f"_scratch_{name}"
@@ -148,10 +168,10 @@ class SparkWarehouse(Warehouse):
             raise KeyError(f"no table {name!r} in the Spark warehouse at {self.root}")
         return self.con.table(name)
 
-    def read_parquet(self, paths: list[Path]) -> ir.Table:
-        if len(paths) != 1:
-            raise ValueError("read one staged file at a time")
-        return self.con.read_parquet(str(paths[0]))
+    def stage(self, name: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> tuple[ir.Table, int]:
+        path = self._scratch_dir / f"stage-{name}-{uuid.uuid4().hex[:8]}.parquet"
+        rows = write_parquet(batches, schema, path)
+        return self.con.read_parquet(str(path)), rows
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         path = self._scratch_dir / f"{name}-{uuid.uuid4().hex[:8]}"
@@ -178,6 +198,40 @@ class SparkWarehouse(Warehouse):
 
     def drop_scratch(self) -> None:
         shutil.rmtree(self._scratch_dir, ignore_errors=True)
+
+
+def write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, target: Path) -> int:
+    """Stream batches to one Parquet file; returns the row count."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with pq.ParquetWriter(target, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
+
+
+class _Counted:
+    """Wraps a batch iterator: counts rows, and keeps an exception raised inside it so the caller can
+    re-raise it as it was (an engine reading the stream would otherwise replace it with its own)."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self._batches = batches
+        self.rows = 0
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._batches:
+                self.rows += batch.num_rows
+                yield batch
+        except Exception as exc:
+            self.error = exc
+            raise
+
+    def reraise(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def connect(connection: str, workspace: Path) -> Warehouse:

@@ -48,9 +48,11 @@ ENROLLED = ibis.memtable({"person_id": ["p1", "p2"]})
 
 
 def _outcome(rows: list[dict]) -> tuple[list, list]:
-    checked = validate.check(_raw(rows), SPEC, SETTINGS, ENROLLED)
-    accepted = CON.to_pyarrow(validate.accepted(checked, SPEC, PHARMACY_CLAIM)).to_pylist()
-    rejected = CON.to_pyarrow(validate.quarantine(checked, SPEC, "test")).to_pylist()
+    raw = _raw(rows)
+    checked = validate.check(raw, SPEC, SETTINGS, ENROLLED)
+    accepted = CON.to_pyarrow(validate.accepted(checked, PHARMACY_CLAIM)).to_pylist()
+    quarantine, _ = validate.findings(checked, raw, SPEC, SETTINGS, ENROLLED, "test")
+    rejected = CON.to_pyarrow(quarantine).to_pylist()
     return accepted, rejected
 
 

@@ -112,15 +112,16 @@ def test_broken_file_is_refused_whole_with_one_line(make_context, tmp_path, case
 
 def test_truncated_file_names_the_row(tmp_path):
     from allpayer.intake.adapters import TUVA
-    from allpayer.intake.staging import stage
+    from allpayer.intake.staging import open_source
 
     text = _seed_text("eligibility")
     lines = text.splitlines()
     lines[3] = ",".join(lines[3].split(",")[:10])
     path = _write(tmp_path / "eligibility.csv", "\n".join(lines) + "\n")
     kind = TUVA.kinds[0]
+    source = open_source(path, kind.mapping(), kind.required_source_columns())
     with pytest.raises(FileError, match="ragged row 3: expected 39 fields, got 10"):
-        stage(path, tmp_path / "out.parquet", kind.mapping(), kind.required_source_columns())
+        list(source.batches())
 
 
 def test_claims_are_checked_against_this_loads_enrollment(make_context, tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import pyarrow as pa
 from allpayer.intake import validate
 from allpayer.intake.adapters import ADAPTERS, INPUT_ORDER, INPUTS, FileKind
 from allpayer.intake.contract import ENROLLMENT, PERSON, TABLES
-from allpayer.intake.staging import FileError, StagedFile, stage
+from allpayer.intake.staging import FileError, open_source
 from allpayer.intake.validate import InputSpec, IntakeSettings
 from allpayer.warehouse import Warehouse
 
@@ -87,7 +86,6 @@ def _sum_counts(counts: object) -> dict[str, int]:
 def ingest(
     warehouse: Warehouse,
     paths: list[Path],
-    staging_root: Path,
     adapter: str = "tuva",
     settings: IntakeSettings | None = None,
     progress: Progress | None = None,
@@ -103,9 +101,8 @@ def ingest(
     if not found:
         raise FileError(", ".join(str(p) for p in paths), f"no {adapter} input files found")
     _refuse_duplicate_names(found)
-    staging = staging_root / load_id
     try:
-        staged = _stage_all(found, staging, say)
+        staged = _stage_all(warehouse, found, say)
         outputs, checked = _check_all(warehouse, staged, settings, load_id, say)
         say("counting rows")
         files = _count(checked)
@@ -115,7 +112,6 @@ def ingest(
         table_rows = {name: int(warehouse.table(name).count().execute()) for name in TABLES}
     finally:
         warehouse.drop_scratch()
-        shutil.rmtree(staging, ignore_errors=True)
     return LoadReport(load_id, adapter, warehouse.name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                       files, table_rows)
 
@@ -129,27 +125,30 @@ def _refuse_duplicate_names(found: list[tuple[FileKind, Path]]) -> None:
         seen[path.name] = path
 
 
-def _stage_all(found: list[tuple[FileKind, Path]], staging: Path, say: Progress) -> dict[str, list[StagedFile]]:
-    staged: dict[str, list[StagedFile]] = defaultdict(list)
-    for number, (kind, path) in enumerate(found):
-        say(f"reading {path.name}")
-        target = staging / f"{number:03d}-{kind.stem}.parquet"
-        staged[kind.input].append(stage(path, target, kind.mapping(), kind.required_source_columns()))
+def _stage_all(warehouse: Warehouse, found: list[tuple[FileKind, Path]], say: Progress) -> dict[str, list[ir.Table]]:
+    """Every file's header first (cheap, so a bad file fails fast), then every file's rows."""
+    sources = [(kind, open_source(path, kind.mapping(), kind.required_source_columns())) for kind, path in found]
+    staged: dict[str, list[ir.Table]] = defaultdict(list)
+    for number, (kind, source) in enumerate(sources):
+        say(f"reading {source.path.name}")
+        table, rows = warehouse.stage(f"{number:03d}", source.schema, source.batches())
+        if rows == 0:
+            raise FileError(source.path, "no data rows (header only)")
+        staged[kind.input].append(table)
     return staged
 
 
-def _raw_union(warehouse: Warehouse, files: list[StagedFile], spec: InputSpec) -> ir.Table:
+def _raw_union(tables: list[ir.Table], spec: InputSpec) -> ir.Table:
     order = [c.name for c in spec.columns] + ["source_file", "source_row"]
     parts = []
-    for staged_file in files:
-        raw = warehouse.read_parquet([staged_file.staged])
+    for raw in tables:
         absent = {c: ibis.null("string") for c in order if c not in raw.columns}
         parts.append(raw.mutate(**absent).select(order))
     return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
 def _check_all(
-    warehouse: Warehouse, staged: dict[str, list[StagedFile]], settings: IntakeSettings, load_id: str,
+    warehouse: Warehouse, staged: dict[str, list[ir.Table]], settings: IntakeSettings, load_id: str,
     say: Progress,
 ) -> tuple[dict[str, ir.Table], dict[str, ir.Table]]:
     outputs: dict[str, ir.Table] = {}
@@ -162,18 +161,19 @@ def _check_all(
             continue
         say(f"checking {input_name}")
         spec = INPUTS[input_name]
-        raw = _raw_union(warehouse, staged[input_name], spec)
+        raw = _raw_union(staged[input_name], spec)
         rows = warehouse.materialize(input_name, validate.check(raw, spec, settings, enrolled))
         checked[input_name] = rows
-        findings.append(validate.quarantine(rows, spec, load_id))
-        warnings.append(validate.warnings(rows, spec, load_id))
+        rejected, warned = validate.findings(rows, raw, spec, settings, enrolled, load_id)
+        findings.append(rejected)
+        warnings.append(warned)
         if input_name == "eligibility":
-            outputs["enrollment"] = validate.accepted(rows, spec, ENROLLMENT)
-            outputs["person"] = latest_demographics(
-                validate.accepted(rows, spec, PERSON, extra=("enrollment_end_date",)))
+            outputs["enrollment"] = validate.accepted(rows, ENROLLMENT)
+            ok = rows.filter(rows.rule_code.isnull())
+            outputs["person"] = latest_demographics(ok)
         else:
-            outputs[input_name] = validate.accepted(rows, spec, TABLES[input_name])
-        if "enrollment" in outputs and enrolled is None and input_name in ("enrollment", "eligibility"):
+            outputs[input_name] = validate.accepted(rows, TABLES[input_name])
+        if input_name in ("enrollment", "eligibility"):
             enrolled = warehouse.materialize("enrolled_persons",
                                              outputs["enrollment"].select("person_id").distinct())
     for name, table in TABLES.items():
@@ -188,7 +188,9 @@ def latest_demographics(rows: ir.Table) -> ir.Table:
     window = ibis.window(group_by=rows.person_id, order_by=[
         ibis.desc(rows.enrollment_end_date), ibis.desc(rows.source_file), ibis.desc(rows.source_row)])
     ranked = rows.mutate(_rank=ibis.row_number().over(window))
-    return ranked.filter(ranked._rank == 0).select(*PERSON.schema.keys())
+    first = ranked.filter(ranked._rank == 0)
+    return first.select(**{c.name: first[c.name].cast(c.ibis_type) for c in PERSON.columns},
+                        source_file=first.source_file, source_row=first.source_row)
 
 
 def _empty(schema: dict) -> ir.Table:

@@ -1,8 +1,8 @@
-"""Staging: one source file -> a Parquet file of raw strings with lineage.
+"""Staging: the only place intake reads source files.
 
-This is the only place intake touches source files. A file that is malformed as a whole is refused
-here with one :class:`FileError` line naming the file and the problem, before anything is loaded.
-Each staged row carries ``source_file`` and ``source_row`` (1-based data record, header excluded).
+A file that is malformed as a whole is refused here with one :class:`FileError` line naming the file and
+the problem, before anything is published. Rows stream out as strings with ``source_file`` and
+``source_row`` (1-based data record, header excluded); the warehouse stores them as scratch tables.
 """
 
 from __future__ import annotations
@@ -35,11 +35,32 @@ class FileError(Exception):
 
 
 @dataclass(frozen=True)
-class StagedFile:
-    source: Path
-    staged: Path
-    rows: int
-    present_columns: frozenset[str]
+class Source:
+    """A source file whose header passed; ``batches()`` streams its rows as raw strings (empty -> null)
+    under canonical names, with ``source_file`` and ``source_row`` appended."""
+
+    path: Path
+    format: str
+    source_columns: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([(n, pa.string()) for n in self.columns]
+                         + [("source_file", pa.string()), ("source_row", pa.int64())])
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        raw = (_csv_batches(self.path, list(self.source_columns)) if self.format == "csv"
+               else _parquet_batches(self.path, list(self.source_columns)))
+        rows = 0
+        for batch in raw:
+            if batch.num_rows == 0:
+                continue
+            arrays = [batch.column(i) for i in range(batch.num_columns)]
+            arrays.append(pa.repeat(pa.scalar(self.path.name, pa.string()), batch.num_rows))
+            arrays.append(pa.array(np.arange(rows + 1, rows + batch.num_rows + 1, dtype=np.int64)))
+            yield pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+            rows += batch.num_rows
 
 
 def file_format(path: Path) -> str:
@@ -51,27 +72,27 @@ def file_format(path: Path) -> str:
     raise FileError(path, f"unknown file type {path.suffix!r} (expected .csv or .parquet)")
 
 
-def stage(source: Path, target: Path, mapping: Mapping[str, str], required: set[str]) -> StagedFile:
-    """Copy ``source`` to ``target`` as strings renamed by ``mapping`` (source name -> canonical).
-
-    ``required`` names source columns that must be present; optional columns may be absent and are
-    left out of the staged file.
-    """
+def open_source(source: Path, mapping: Mapping[str, str], required: set[str]) -> Source:
+    """Check that ``source`` can be read and has the ``required`` source columns; ``mapping`` renames
+    source columns to canonical ones. Optional columns may be absent."""
     if not source.exists():
         raise FileError(source, "file not found")
     if source.stat().st_size == 0:
         raise FileError(source, "empty file (0 bytes)")
     fmt = file_format(source)
-    header = _csv_header(source) if fmt == "csv" else pq.read_schema(source).names
-    present = [c for c in mapping if c in header]
+    header = _csv_header(source) if fmt == "csv" else _parquet_header(source)
     missing = sorted(required - set(header))
     if missing:
         raise FileError(source, _missing_message(missing, header))
-    batches = _csv_batches(source, present) if fmt == "csv" else _parquet_batches(source, present)
-    rows = _write_staged(batches, target, source.name, [mapping[c] for c in present])
-    if rows == 0:
-        raise FileError(source, "no data rows (header only)")
-    return StagedFile(source, target, rows, frozenset(mapping[c] for c in present))
+    present = tuple(c for c in mapping if c in header)
+    return Source(source, fmt, present, tuple(mapping[c] for c in present))
+
+
+def _parquet_header(path: Path) -> list[str]:
+    try:
+        return pq.read_schema(path).names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileError(path, f"unreadable Parquet ({str(exc).splitlines()[0]})") from None
 
 
 def _missing_message(missing: list[str], header: list[str]) -> str:
@@ -107,8 +128,7 @@ def _csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
     convert = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in columns},
         include_columns=columns,
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
+        strings_can_be_null=True,  # empty fields arrive as nulls; trimming happens in the checks
     )
     read = pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True)
     try:
@@ -169,28 +189,3 @@ def _as_string(array: pa.Array) -> pa.Array:
         # Money in float columns: render with two decimals so 0.1+0.2 style noise cannot leak.
         return pc.round(array, 6).cast(pa.string())
     return array.cast(pa.string())
-
-
-def _write_staged(
-    batches: Iterator[pa.RecordBatch], target: Path, source_name: str, names: list[str]
-) -> int:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    schema = pa.schema([(n, pa.string()) for n in names] + [("source_file", pa.string()),
-                                                             ("source_row", pa.int64())])
-    rows = 0
-    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            arrays = [_blank_to_null(batch.column(i)) for i in range(batch.num_columns)]
-            arrays.append(pa.repeat(pa.scalar(source_name, pa.string()), batch.num_rows))
-            arrays.append(pa.array(np.arange(rows + 1, rows + batch.num_rows + 1, dtype=np.int64)))
-            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
-            rows += batch.num_rows
-    return rows
-
-
-def _blank_to_null(array: pa.Array) -> pa.Array:
-    """Whitespace-only strings become nulls; everything else is trimmed."""
-    trimmed = pc.utf8_trim_whitespace(array)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)

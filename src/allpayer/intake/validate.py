@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from allpayer.intake.contract import Code, Column, DateOrder, Kind, Table
-from allpayer.intake.parse import code_ok, parse
+from allpayer.intake.parse import code_ok, parse, present
 from allpayer.intake.rules import PRECEDENCE, RULES
 
 _CODE_RULES = {
@@ -69,7 +69,7 @@ def _quoted(value: ir.Value) -> ir.StringValue:
 
 
 def _column_checks(raw: ir.Table, column: Column, parsed: ir.Value, settings: IntakeSettings) -> list[Check]:
-    value = raw[column.name]
+    value = present(raw[column.name])
     name = column.name
     checks: list[Check] = []
     if column.kind is not Kind.STRING:
@@ -120,7 +120,9 @@ def _warning_checks(parsed: dict[str, ir.Value]) -> list[Check]:
     if "paid_amount" not in parsed or "allowed_amount" not in parsed:
         return []
     paid, allowed = parsed["paid_amount"], parsed["allowed_amount"]
-    return [Check("PAID_OVER_ALLOWED", "paid_amount", (paid > allowed).fill_null(False),
+    # Reversals carry negated amounts, so compare sizes, not signed values.
+    over = paid.abs() > allowed.abs()
+    return [Check("PAID_OVER_ALLOWED", "paid_amount", over.fill_null(False),
                   "paid_amount " + paid.cast("string") + " exceeds allowed_amount " + allowed.cast("string"))]
 
 
@@ -142,40 +144,56 @@ def _all_codes(checks: list[Check]) -> ir.StringValue:
     return codes
 
 
-def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings,
-          enrolled_persons: ir.Table | None = None) -> ir.Table:
-    """Raw rows plus the first failing rule (``rule_code``, ``rule_field``, ``rule_detail``),
-    all failing rules (``all_rules``) and the first warning (``warn_*``)."""
+@dataclass(frozen=True)
+class _Flagged:
+    """Raw rows with parsed values (``_p_*``) and one boolean per check (``_v*``)."""
+
+    table: ir.Table
+    checks: list[Check]
+    warnings: list[Check]
+
+
+def _flag(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None) -> _Flagged:
+    # Separate projections (parse -> flag -> classify) keep every expression computed once, so
+    # neither engine re-evaluates a parse inside each branch of the CASE that picks the first rule.
     raw = _with_missing_columns(raw, spec)
-    # Three projections (parse -> flag -> classify) keep every expression computed once, so neither
-    # engine re-evaluates a parse inside each of the many CASE branches.
     parsed_table = raw.mutate(**{f"_p_{c.name}": parse(raw[c.name], c) for c in spec.columns})
     parsed = {c.name: parsed_table[f"_p_{c.name}"] for c in spec.columns}
     checks = [chk for c in spec.columns for chk in _column_checks(parsed_table, c, parsed[c.name], settings)]
     checks += [_date_order_check(parsed, order) for order in spec.date_orders]
     checks += _amount_checks(parsed, spec, settings)
-    if spec.needs_enrollment and enrolled_persons is not None:
-        known = parsed["person_id"].isin(enrolled_persons.person_id)
+    if spec.needs_enrollment and enrolled is not None:
+        known = parsed["person_id"].isin(enrolled.person_id)
         checks.append(Check("NO_ENROLLMENT", "person_id", parsed["person_id"].notnull() & ~known.fill_null(False),
                             "person_id: no accepted enrollment for " + _quoted(parsed["person_id"])))
     warns = _warning_checks(parsed)
-    flagged = parsed_table.mutate(**{f"_v{i}": c.violated for i, c in enumerate(checks + warns)})
-    checks = [Check(c.rule, c.field, flagged[f"_v{i}"], c.detail) for i, c in enumerate(checks)]
-    warns = [Check(c.rule, c.field, flagged[f"_v{len(checks) + i}"], c.detail) for i, c in enumerate(warns)]
-    checks = [Check(c.rule, c.field, c.violated, _rebind(c.detail, parsed_table, flagged)) for c in checks]
-    warns = [Check(c.rule, c.field, c.violated, _rebind(c.detail, parsed_table, flagged)) for c in warns]
-    code, field_, detail = _first(checks)
-    warn_code, warn_field, warn_detail = _first(warns)
-    staged = flagged.mutate(rule_code=code, rule_field=field_, rule_detail=detail, all_rules=_all_codes(checks),
-                            warn_code=warn_code, warn_field=warn_field, warn_detail=warn_detail,
-                            **{f"_key_{k}": flagged[f"_p_{k}"] for k in spec.primary_key})
-    helpers = [c for c in staged.columns if c.startswith(("_p_", "_v"))]
-    return _flag_duplicates(staged.drop(*helpers), spec)
+    everything = checks + warns
+    flagged = parsed_table.mutate(**{f"_v{i}": c.violated for i, c in enumerate(everything)})
+    rebound = [Check(c.rule, c.field, flagged[f"_v{i}"], _rebind(c.detail, parsed_table, flagged))
+               for i, c in enumerate(everything)]
+    return _Flagged(flagged, rebound[: len(checks)], rebound[len(checks):])
 
 
 def _rebind(expr: ir.Value, old: ir.Table, new: ir.Table) -> ir.Value:
     """The same expression over ``new``, a projection of ``old`` that keeps all its columns."""
     return expr.op().replace({old.op(): new.op()}).to_expr()
+
+
+def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None = None) -> ir.Table:
+    """Every input row once: its parsed values under the canonical names, lineage, and the code of the
+    first failing rule (``rule_code``) and first warning (``warn_code``), null where none.
+
+    Messages, every failing rule and raw values are worked out by :func:`findings`, for flagged rows only.
+    """
+    flagged = _flag(raw, spec, settings, enrolled)
+    code, _, _ = _first(flagged.checks)
+    warn_code, _, _ = _first(flagged.warnings)
+    table = flagged.table
+    typed = table.select(
+        **{c.name: table[f"_p_{c.name}"] for c in spec.columns},
+        source_file=table.source_file, source_row=table.source_row, rule_code=code, warn_code=warn_code,
+    )
+    return _flag_duplicates(typed, spec)
 
 
 def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
@@ -184,44 +202,53 @@ def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
     return raw.mutate(**absent) if absent else raw
 
 
-def _flag_duplicates(staged: ir.Table, spec: InputSpec) -> ir.Table:
+def _flag_duplicates(typed: ir.Table, spec: InputSpec) -> ir.Table:
     """Among rows that passed every other rule, the first by file and row keeps the key."""
-    keys = [staged[f"_key_{k}"] for k in spec.primary_key]
-    window = ibis.window(group_by=[*keys, staged.rule_code.isnull()],
-                         order_by=[staged.source_file, staged.source_row])
-    duplicate = staged.rule_code.isnull() & (ibis.row_number().over(window) > 0)
-    key_text = ibis.literal("key (") + ibis.literal(", ").join(
-        [k.cast("string").fill_null("") for k in keys]) + ibis.literal(") seen in an earlier row")
-    out = staged.mutate(
-        rule_code=ibis.ifelse(duplicate, "DUPLICATE_KEY", staged.rule_code),
-        rule_field=ibis.ifelse(duplicate, spec.primary_key[0], staged.rule_field),
-        rule_detail=ibis.ifelse(duplicate, key_text, staged.rule_detail),
-        all_rules=ibis.ifelse(duplicate, f"DUPLICATE_KEY:{spec.primary_key[0]};", staged.all_rules),
-    )
-    return out.drop(*[f"_key_{k}" for k in spec.primary_key])
+    window = ibis.window(group_by=[*(typed[k] for k in spec.primary_key), typed.rule_code.isnull()],
+                         order_by=[typed.source_file, typed.source_row])
+    duplicate = typed.rule_code.isnull() & (ibis.row_number().over(window) > 0)
+    return typed.mutate(rule_code=ibis.ifelse(duplicate, "DUPLICATE_KEY", typed.rule_code))
 
 
-def accepted(checked: ir.Table, spec: InputSpec, table: Table, extra: tuple[str, ...] = ()) -> ir.Table:
-    """Typed canonical rows of ``table`` (plus ``extra`` parsed columns) from the rows that passed."""
+def accepted(checked: ir.Table, table: Table) -> ir.Table:
+    """Canonical rows of ``table`` from the rows that passed, typed as the contract says."""
     ok = checked.filter(checked.rule_code.isnull())
-    typed = {c.name: parse(ok[c.name], spec.column(c.name)).cast(c.ibis_type) for c in table.columns}
-    typed |= {name: parse(ok[name], spec.column(name)) for name in extra}
-    return ok.select(**typed, source_file=ok.source_file, source_row=ok.source_row)
+    return ok.select(**{c.name: ok[c.name].cast(c.ibis_type) for c in table.columns},
+                     source_file=ok.source_file, source_row=ok.source_row)
 
 
-def quarantine(checked: ir.Table, spec: InputSpec, load_id: str) -> ir.Table:
-    bad = checked.filter(checked.rule_code.notnull())
-    return _findings(bad, spec, load_id, bad.rule_code, bad.rule_field, bad.rule_detail, bad.all_rules)
+def findings(checked: ir.Table, raw: ir.Table, spec: InputSpec, settings: IntakeSettings,
+             enrolled: ir.Table | None, load_id: str) -> tuple[ir.Table, ir.Table]:
+    """(quarantine, warnings): one row per rejected row and per accepted row with a warning, with the
+    field, a message naming the value, every failing rule and the raw values as JSON."""
+    marked = checked.filter(checked.rule_code.notnull() | checked.warn_code.notnull()).select(
+        "source_file", "source_row", "rule_code", "warn_code")
+    subset = raw.join(marked, ["source_file", "source_row"])
+    flagged = _flag(subset, spec, settings, enrolled)
+    rows = flagged.table
+    _, field_, detail = _first(flagged.checks)
+    _, warn_field, warn_detail = _first(flagged.warnings)
+    is_duplicate = rows.rule_code == "DUPLICATE_KEY"
+    key_text = ibis.literal("key (") + ibis.literal(", ").join(
+        [rows[f"_p_{k}"].cast("string").fill_null("") for k in spec.primary_key]) + ibis.literal(
+        ") already seen in an earlier row")
+    rows = rows.mutate(
+        _field=ibis.ifelse(is_duplicate, spec.primary_key[0], field_),
+        _detail=ibis.ifelse(is_duplicate, key_text, detail),
+        _all=ibis.ifelse(is_duplicate, f"DUPLICATE_KEY:{spec.primary_key[0]};", _all_codes(flagged.checks)),
+        _warn_field=warn_field, _warn_detail=warn_detail,
+    )
+    rejected = rows.filter(rows.rule_code.notnull())
+    warned = rows.filter(rows.rule_code.isnull())
+    quarantine = _finding_rows(rejected, spec, load_id, rejected.rule_code, rejected._field, rejected._detail,
+                               rejected._all)
+    warnings = _finding_rows(warned, spec, load_id, warned.warn_code, warned._warn_field, warned._warn_detail,
+                             warned.warn_code + ":" + warned._warn_field + ";")
+    return quarantine, warnings
 
 
-def warnings(checked: ir.Table, spec: InputSpec, load_id: str) -> ir.Table:
-    warned = checked.filter(checked.rule_code.isnull() & checked.warn_code.notnull())
-    return _findings(warned, spec, load_id, warned.warn_code, warned.warn_field, warned.warn_detail,
-                     warned.warn_code + ":" + warned.warn_field + ";")
-
-
-def _findings(rows: ir.Table, spec: InputSpec, load_id: str, code: ir.Value, field_: ir.Value,
-              detail: ir.Value, all_rules: ir.Value) -> ir.Table:
+def _finding_rows(rows: ir.Table, spec: InputSpec, load_id: str, code: ir.Value, field_: ir.Value,
+                  detail: ir.Value, all_rules: ir.Value) -> ir.Table:
     return rows.select(
         load_id=ibis.literal(load_id),
         input=ibis.literal(spec.name),
