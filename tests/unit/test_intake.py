@@ -159,3 +159,17 @@ def test_canonical_parquet_round_trip(make_context, tmp_path):
         a, b = (ctx.table(name).select(cols).to_pyarrow().sort_by([(k, "ascending") for k in key])
                 for ctx in (first, again))
         assert a.equals(b), name
+
+
+def test_values_are_trimmed_and_blank_is_missing(make_context, tmp_path):
+    header, first, *rest = _seed_text("eligibility").splitlines()
+    fields = first.split(",")
+    fields[3] = "  female "  # gender, padded; must not lose its letter f anywhere
+    fields[12] = "   "  # plan: blank counts as missing
+    _write(tmp_path / "in" / "eligibility.csv", "\n".join([header, ",".join(fields), *rest]) + "\n")
+    ctx = make_context()
+    report = _load(ctx, tmp_path / "in")
+    assert report.rejected_by_rule() == {"REQUIRED_MISSING": 1}
+    q = ctx.table("quarantine").to_pyarrow().to_pylist()[0]
+    assert (q["field"], q["source_row"]) == ("plan", 1)
+    assert '"sex":"female"' in q["raw_values"]

@@ -31,13 +31,13 @@ def matches(value: ir.StringValue, pattern: str) -> ir.BooleanValue:
 
 
 def present(value: ir.StringValue) -> ir.StringValue:
-    """The raw value trimmed; blank becomes null."""
-    return value.strip().nullif("")
+    """The staged value (already trimmed in staging), with blank as null."""
+    return value.nullif("")
 
 
 def normalise(value: ir.StringValue, column: Column) -> ir.StringValue:
-    """Canonical spelling of a raw value: trimmed, blank as null, codes upper-cased without dots, enums
-    through aliases."""
+    """Canonical spelling of a raw value: blank as null, codes upper-cased without dots, enums through
+    aliases."""
     value = present(value)
     if column.code is Code.ICD10CM:
         return value.upper().replace(".", "")
