@@ -89,7 +89,8 @@ class DuckDBWarehouse(Warehouse):
         raw = self.con.con
         raw.register("_allpayer_arrow_in", reader)
         try:
-            raw.execute(f'CREATE OR REPLACE TABLE "{scratch}" AS SELECT * FROM _allpayer_arrow_in')
+            # Scratch tables are TEMP: never written to the database file, spilled only when memory is short.
+            raw.execute(f'CREATE OR REPLACE TEMP TABLE "{scratch}" AS SELECT * FROM _allpayer_arrow_in')
         except Exception:
             counted.reraise()
             raise
@@ -101,7 +102,7 @@ class DuckDBWarehouse(Warehouse):
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         scratch = f"_scratch_{name}"
         self._scratch.append(scratch)
-        return self.con.create_table(scratch, expr, overwrite=True)
+        return self.con.create_table(scratch, expr, temp=True, overwrite=True)
 
     def publish(self, tables: Mapping[str, ir.Table]) -> None:
         token = uuid.uuid4().hex[:8]
@@ -121,7 +122,7 @@ class DuckDBWarehouse(Warehouse):
 
     def drop_scratch(self) -> None:
         for scratch in self._scratch:
-            self.con.drop_table(scratch, force=True)
+            self.con.raw_sql(f'DROP TABLE IF EXISTS temp.main."{scratch}"')
         self._scratch.clear()
 
     def close(self) -> None:

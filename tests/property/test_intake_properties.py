@@ -49,7 +49,7 @@ ENROLLED = ibis.memtable({"person_id": ["p1", "p2"]})
 
 def _outcome(rows: list[dict]) -> tuple[list, list]:
     raw = _raw(rows)
-    checked = validate.check(raw, SPEC, SETTINGS, ENROLLED)
+    checked = validate.resolve(raw, SPEC, SETTINGS, ENROLLED)
     accepted = CON.to_pyarrow(validate.accepted(checked, PHARMACY_CLAIM)).to_pylist()
     quarantine, _ = validate.findings(checked, raw, SPEC, SETTINGS, ENROLLED, "test")
     rejected = CON.to_pyarrow(quarantine).to_pylist()
@@ -75,8 +75,8 @@ def test_outcome_does_not_depend_on_row_order(rows, rnd):
     order = list(range(raw.num_rows))
     rnd.shuffle(order)
     shuffled = ibis.memtable(raw.take(pa.array(order)))
-    first = validate.check(ibis.memtable(raw), SPEC, SETTINGS, ENROLLED)
-    second = validate.check(shuffled, SPEC, SETTINGS, ENROLLED)
+    first = validate.resolve(ibis.memtable(raw), SPEC, SETTINGS, ENROLLED)
+    second = validate.resolve(shuffled, SPEC, SETTINGS, ENROLLED)
 
     def rows_of(checked):
         out = CON.to_pyarrow(checked.select("source_row", "rule_code")).to_pylist()

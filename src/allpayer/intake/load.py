@@ -162,7 +162,9 @@ def _check_all(
         say(f"checking {input_name}")
         spec = INPUTS[input_name]
         raw = _raw_union(staged[input_name], spec)
-        rows = warehouse.materialize(input_name, validate.check(raw, spec, settings, enrolled))
+        first_pass = warehouse.materialize(input_name, validate.check(raw, spec, settings, enrolled))
+        duplicates = warehouse.materialize(f"{input_name}_duplicates", validate.duplicate_rows(first_pass, spec))
+        rows = validate.mark_duplicates(first_pass, duplicates)
         checked[input_name] = rows
         rejected, warned = validate.findings(rows, raw, spec, settings, enrolled, load_id)
         findings.append(rejected)

@@ -183,7 +183,9 @@ def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir
     """Every input row once: its parsed values under the canonical names, lineage, and the code of the
     first failing rule (``rule_code``) and first warning (``warn_code``), null where none.
 
-    Messages, every failing rule and raw values are worked out by :func:`findings`, for flagged rows only.
+    Duplicate keys are judged separately (:func:`duplicate_rows`, :func:`mark_duplicates`) so the sort
+    they need runs on a narrow table. Messages, every failing rule and raw values are worked out by
+    :func:`findings`, for flagged rows only.
     """
     flagged = _flag(raw, spec, settings, enrolled)
     code, _, _ = _first(flagged.checks)
@@ -193,7 +195,7 @@ def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir
         **{c.name: table[f"_p_{c.name}"] for c in spec.columns},
         source_file=table.source_file, source_row=table.source_row, rule_code=code, warn_code=warn_code,
     )
-    return _flag_duplicates(typed, spec)
+    return typed
 
 
 def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
@@ -202,12 +204,28 @@ def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
     return raw.mutate(**absent) if absent else raw
 
 
-def _flag_duplicates(typed: ir.Table, spec: InputSpec) -> ir.Table:
-    """Among rows that passed every other rule, the first by file and row keeps the key."""
-    window = ibis.window(group_by=[*(typed[k] for k in spec.primary_key), typed.rule_code.isnull()],
-                         order_by=[typed.source_file, typed.source_row])
-    duplicate = typed.rule_code.isnull() & (ibis.row_number().over(window) > 0)
-    return typed.mutate(rule_code=ibis.ifelse(duplicate, "DUPLICATE_KEY", typed.rule_code))
+def duplicate_rows(checked: ir.Table, spec: InputSpec) -> ir.Table:
+    """(source_file, source_row) of rows whose key an earlier row (by file, then row) already holds,
+    among rows that passed every other rule."""
+    passed = checked.filter(checked.rule_code.isnull()).select(*spec.primary_key, "source_file", "source_row")
+    window = ibis.window(group_by=[passed[k] for k in spec.primary_key],
+                         order_by=[passed.source_file, passed.source_row])
+    ranked = passed.mutate(_seen_before=ibis.row_number().over(window))
+    return ranked.filter(ranked._seen_before > 0).select("source_file", "source_row")
+
+
+def mark_duplicates(checked: ir.Table, duplicates: ir.Table) -> ir.Table:
+    marked = duplicates.mutate(_duplicate=ibis.literal(True))
+    joined = checked.left_join(marked, ["source_file", "source_row"])
+    joined = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+    return joined.mutate(rule_code=ibis.ifelse(joined._duplicate.fill_null(False), "DUPLICATE_KEY",
+                                               joined.rule_code)).drop("_duplicate")
+
+
+def resolve(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None = None) -> ir.Table:
+    """:func:`check` and the duplicate-key rule in one expression (for small inputs and tests)."""
+    checked = check(raw, spec, settings, enrolled)
+    return mark_duplicates(checked, duplicate_rows(checked, spec))
 
 
 def accepted(checked: ir.Table, table: Table) -> ir.Table:
