@@ -54,8 +54,11 @@ def make_context(tmp_path: Path) -> Callable[[str], Context]:
 
 
 def canonical_rows(table: pa.Table, sort_by: list[str]) -> list[dict]:
-    """Rows in a backend-independent order and representation for comparisons."""
-    return table.sort_by([(c, "ascending") for c in sort_by]).to_pylist()
+    """Rows in a backend-independent order and representation for comparisons. Floats (rates, ratios) are
+    rounded to 12 significant digits, since engines may differ in the last bit; decimals and money stay
+    exact."""
+    rows = table.sort_by([(c, "ascending") for c in sort_by]).to_pylist()
+    return [{k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in row.items()} for row in rows]
 
 
 @pytest.fixture

@@ -225,5 +225,204 @@ def rules() -> None:
     sys.stdout.write(render_markdown())
 
 
+# ---------------------------------------------------------------- attribution and scale
+
+PackOpt = Annotated[str, typer.Option("--pack", "-p", help="Model pack: built-in name (vermont, mssp) or folder.")]
+YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Performance year (repeatable).")]
+explain_app = typer.Typer(help="Explain a result for one person.", no_args_is_help=True)
+app.add_typer(explain_app, name="explain")
+
+
+def _print_rows(title: str, rows: list[dict]) -> None:
+    if not rows:
+        console.print(f"{title}: none")
+        return
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column, justify="right" if isinstance(rows[0][column], int | float) else "left")
+    for row in rows:
+        table.add_row(*[_cell(k, v) for k, v in row.items()])
+    console.print(table)
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or column in ("year", "period", "month"):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.1%}" if column in ("pct", "target") else f"{value:,.1f}"
+    return str(value)
+
+
+def _sorted(expr: object, order: list[str]) -> list[dict]:
+    return expr.order_by(order).to_pyarrow().to_pylist()  # type: ignore[attr-defined]
+
+
+@app.command()
+def attribute(
+    workspace: WorkspaceOpt = Path("workspace"),
+    backend: BackendOpt = "duckdb",
+    pack: PackOpt = "vermont",
+    year: YearOpt = None,
+    program: Annotated[list[str] | None, typer.Option("--program", help="Program id (repeatable).")] = None,
+    voluntary: Annotated[Path | None, typer.Option(help="Voluntary alignment file (CSV/Parquet).")] = None,
+    payer_file: Annotated[Path | None, typer.Option(help="Payer attribution file (CSV/Parquet).")] = None,
+) -> None:
+    """Member months, primary payer and attribution; stores the tables in the workspace and prints a summary."""
+    from allpayer.config import PackError
+
+    with Context(workspace, backend) as ctx:
+        try:
+            ctx.load_attribution_files(voluntary, payer_file)
+            with _steps("attribute"):
+                out = ctx.attribute(pack, year or None, program or None)
+        except (PackError, KeyError, ValueError) as exc:
+            _fail(str(exc).strip("'\""))
+        a = out["attribution"]
+        summary = a.group_by(["program_id", "year"]).aggregate(
+            eligible=a.person_id.nunique(), attributed=a.person_id.nunique(where=a.attributed))
+        _print_rows("Attribution by program and year", _sorted(summary, ["program_id", "year"]))
+        steps = a.filter(a.attributed).group_by(["program_id", "year", "step"]).aggregate(persons=a.person_id.nunique())
+        _print_rows("Attributed persons by step", _sorted(steps, ["program_id", "year", "step"]))
+        mm = out["member_month"]
+        by = mm.group_by(["payer_type", "year"]).aggregate(member_months=mm.member_month.sum().round(1))
+        _print_rows("Member months by payer type and year", _sorted(by, ["payer_type", "year"]))
+
+
+@app.command()
+def scale(
+    workspace: WorkspaceOpt = Path("workspace"),
+    backend: BackendOpt = "duckdb",
+    pack: PackOpt = "vermont",
+    year: YearOpt = None,
+) -> None:
+    """Scale targets (all-payer and Medicare) from the stored attribution, with breakdowns."""
+    from allpayer.config import PackError
+
+    with Context(workspace, backend) as ctx:
+        try:
+            out = ctx.scale(pack, year or None)
+        except (PackError, KeyError, ValueError) as exc:
+            _fail(str(exc).strip("'\""))
+        _print_rows("Scale targets", _sorted(out["scale_target"], ["year", "scope"]))
+        b = out["scale_breakdown"]
+        for dim in ("payer_type", "program", "hsa"):
+            _print_rows(f"Scale by {dim}", _sorted(b.filter(b.dimension == dim).drop("dimension"),
+                                                ["year", "scope", "value"]))
+        _print_rows("ACO network", _sorted(out["provider_participation"], ["year", "aco_id"]))
+
+
+@explain_app.command("attribution")
+def explain_attribution(
+    person_id: Annotated[str, typer.Argument(help="Person identifier.")],
+    program: Annotated[str, typer.Option("--program", help="Program id.")],
+    year: Annotated[int, typer.Option("--year", help="Performance year.")],
+    workspace: WorkspaceOpt = Path("workspace"),
+    backend: BackendOpt = "duckdb",
+) -> None:
+    """Why a person is (or is not) attributed: the step, the winner and every candidate's allowed dollars."""
+    with Context(workspace, backend) as ctx:
+        try:
+            found = ctx.explain_attribution(person_id, program, year)
+        except ValueError as exc:
+            _fail(str(exc))
+        if not found["decision"]:
+            _fail(f"person {person_id} is not eligible for {program} in {year} (no attribution row)")
+        for d in found["decision"]:
+            verdict = "attributed" if d["attributed"] else "not attributed"
+            console.print(f"[bold]{person_id}[/bold] {program} {year} period {d['period']} (as of {d['asof_date']}): "
+                          f"[bold]{verdict}[/bold] by step {d['step']}; winner {d['entity_id'] or '-'} "
+                          f"(ACO {d['aco_id'] or '-'}), clinician {d['npi'] or '-'}, TIN {d['tin'] or '-'}, "
+                          f"practice {d['practice_name'] or d['practice_id'] or '-'}, "
+                          f"allowed {d['allowed'] if d['allowed'] is not None else '-'}", highlight=False)
+        keep = ("period", "step_name", "entity_rank", "entity_id", "aco_id", "entity_allowed", "clinician_rank", "tin",
+                "npi", "specialty_code", "category", "allowed", "services", "last_service_date")
+        _print_rows("Candidates", [{k: c[k] for k in keep} for c in found["candidates"]])
+
+
+
+# ---------------------------------------------------------------- total cost of care and growth (docs/cost.md)
+
+
+def _cost_cell(value: object, column: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if column in ("yoy_growth", "cagr", "national_cagr") or column.startswith("remaining"):
+            return f"{value:.2%}"
+        return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool) and column != "year":
+        return f"{value:,}"
+    return str(value)
+
+
+def _print_cost(title: str, rows: list[dict]) -> None:
+    if not rows:
+        console.print(f"{title}: none")
+        return
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column, justify="left" if isinstance(rows[0][column], str) else "right")
+    for row in rows:
+        table.add_row(*[_cost_cell(v, k) for k, v in row.items()])
+    console.print(table)
+
+
+@app.command()
+def tcoc(
+    workspace: WorkspaceOpt = Path("workspace"),
+    backend: BackendOpt = "duckdb",
+    pack: Annotated[str, typer.Option("--pack", "-p", help="Model pack: built-in name or folder.")] = "vermont",
+    as_of: Annotated[str | None, typer.Option(help="Paid-through date YYYY-MM-DD (default: latest paid date).")]
+    = None,
+    dimension: Annotated[str, typer.Option(help="total, aco, program, hsa or practice.")] = "total",
+    risk: Annotated[bool, typer.Option(help="Compute risk scores (CMS-HCC for Medicare, age/sex otherwise).")]
+    = True,
+) -> None:
+    """Total cost of care per member month and per beneficiary per year, completed, by payer type."""
+    import datetime as dt
+
+    with Context(workspace, backend) as ctx:
+        try:
+            with _steps("tcoc"):
+                out = ctx.tcoc(pack, dt.date.fromisoformat(as_of) if as_of else None, with_risk=risk)
+        except (KeyError, ValueError) as exc:
+            _fail(str(exc).strip("'\""))
+        t = out["tcoc"]
+        t = t.filter(t.dimension == dimension)
+        cols = ["year", "payer_type", "group", "member_months", "tcoc_pmpm", "tcoc_pbpy", "mean_risk",
+                "risk_adjusted_pmpm"]
+        _print_cost(f"Total cost of care by {dimension} (as of {str(t.as_of_date.max().execute())[:10]})",
+                    t.select(*cols).order_by(["year", "payer_type", "group"]).to_pyarrow().to_pylist())
+        c = out["cost_completion"]
+        summary = c.group_by("year").aggregate(
+            paid_to_date=c.paid_to_date.sum(), ibnr=c.ibnr.sum(), ultimate=c.ultimate.sum(),
+            provisional_months=c.incurred_month.nunique(where=c.status == "provisional"))
+        _print_cost("Claims completion by incurred year", summary.order_by("year").to_pyarrow().to_pylist())
+        u = out["tcoc_unenrolled"]
+        _print_cost("Spend outside enrollment", u.drop("as_of_date").order_by(["year", "payer_type"]).to_pyarrow()
+                    .to_pylist())
+
+
+@app.command()
+def growth(
+    workspace: WorkspaceOpt = Path("workspace"),
+    backend: BackendOpt = "duckdb",
+    pack: Annotated[str, typer.Option("--pack", "-p", help="Model pack: built-in name or folder.")] = "vermont",
+) -> None:
+    """Year-over-year and compound growth of TCOC per beneficiary against the target and cap (run tcoc first)."""
+    with Context(workspace, backend) as ctx:
+        try:
+            g = ctx.growth(pack)
+        except (KeyError, ValueError) as exc:
+            _fail(str(exc).strip("'\""))
+        cols = ["series", "year", "pbpy", "yoy_growth", "cagr", "status", "remaining_growth_within_target",
+                "national_cagr", "gap_pp", "medicare_status"]
+        _print_cost("TCOC growth per beneficiary", g.select(*cols).order_by(["series", "year"]).to_pyarrow()
+                    .to_pylist())
+
 if __name__ == "__main__":
     app()

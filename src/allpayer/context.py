@@ -8,16 +8,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
 
+from allpayer.compute.attribution import AttributionInputs, attribute
+from allpayer.compute.enrollment import member_months, primary_payer_months, residency
+from allpayer.compute.final_action import final_action
+from allpayer.compute.scale import participation, scale
+from allpayer.config import Pack, load_pack
 from allpayer.intake.load import LoadReport, Progress, ingest
 from allpayer.intake.validate import IntakeSettings
+from allpayer.refdata import attribution as refdata
 from allpayer.warehouse import Warehouse, connect
 
 DEFAULT_BACKEND = "duckdb"
+SIDE_TABLES = {"voluntary": "voluntary_alignment", "payer_file": "payer_attribution"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,157 @@ class Context:
         counts = {name: int(self.table(name).count().execute()) for name in self.tables()}
         loads = self.loads()
         return Status(self.workspace, self.warehouse.name, counts, loads[-1] if loads else None)
+
+    # ------------------------------------------------ enrollment, attribution and scale
+
+    def pack(self, pack: str | Path = "vermont") -> Pack:
+        return load_pack(pack)
+
+    def load_attribution_files(self, voluntary: Path | str | None = None,
+                               payer_file: Path | str | None = None) -> list[str]:
+        """Store a voluntary-alignment file (person_id, npi, tin, signed_date) and/or a payer attribution file
+        (Tuva ``provider_attribution`` columns) in the workspace, from CSV or Parquet."""
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        tables = {}
+        for key, path in (("voluntary", voluntary), ("payer_file", payer_file)):
+            if path is None:
+                continue
+            path = Path(path)
+            options = pacsv.ConvertOptions(strings_can_be_null=True, column_types={
+                "npi": "string", "tin": "string", "person_id": "string", "year_month": "string",
+                "payer_attributed_provider": "string"})
+            arrow = pq.read_table(path) if path.suffix == ".parquet" else pacsv.read_csv(path, convert_options=options)
+            if key == "voluntary":
+                arrow = arrow.set_column(arrow.schema.get_field_index("signed_date"), "signed_date",
+                                         arrow["signed_date"].cast("date32"))
+            tables[SIDE_TABLES[key]] = ibis.memtable(arrow)
+        if tables:
+            self.warehouse.publish(tables)
+        return sorted(tables)
+
+    def attribution_inputs(self) -> AttributionInputs:
+        has = self.warehouse.has
+        return AttributionInputs(
+            enrollment=self.table("enrollment"), person=self.table("person"),
+            medical_claim=final_action(self.table("medical_claim")), provider=self.table("provider"),
+            voluntary=self.table(SIDE_TABLES["voluntary"]) if has(SIDE_TABLES["voluntary"]) else None,
+            payer_file=self.table(SIDE_TABLES["payer_file"]) if has(SIDE_TABLES["payer_file"]) else None,
+        )
+
+    def enrollment_tables(self, pk: Pack) -> dict[str, ir.Table]:
+        """``member_month`` (pack convention) and ``primary_payer_month`` (with residency and HSA)."""
+        enrollment, person = self.table("enrollment"), self.table("person")
+        zip_hsa = ibis.memtable(refdata.zip_hsa(pk.residency.hsa_crosswalk)) if pk.residency.hsa_crosswalk else None
+        residents = residency(person, pk.residency.states, zip_hsa)
+        return {
+            "member_month": member_months(enrollment, person, pk.member_months.convention),
+            "primary_payer_month": primary_payer_months(enrollment, person, pk.payer_hierarchy,
+                                                        pk.member_months.convention, residents),
+        }
+
+    def attribute(self, pack: str | Path = "vermont", years: list[int] | None = None,
+                  programs: list[str] | None = None, publish: bool = True) -> dict[str, ir.Table]:
+        """Member months, primary payer months and attribution for a pack; published to the workspace as
+        ``member_month``, ``primary_payer_month``, ``attribution``, ``attribution_candidate`` and
+        ``attribution_month`` (replacing earlier results)."""
+        pk = load_pack(pack)
+        out = self.enrollment_tables(pk)
+        inputs = self.attribution_inputs()
+        stage = self.warehouse.materialize if publish else (lambda name, expr: expr)
+        out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
+        if not publish:
+            return out
+        try:
+            self.warehouse.publish(out)
+        finally:
+            self.warehouse.drop_scratch()
+        return {name: self.table(name) for name in out}
+
+    def scale(self, pack: str | Path = "vermont", years: list[int] | None = None,
+              publish: bool = True) -> dict[str, ir.Table]:
+        """Scale targets from the stored attribution (run :meth:`attribute` first): ``scale_target``,
+        ``scale_breakdown``, ``provider_participation``."""
+        pk = load_pack(pack)
+        if not (self.warehouse.has("attribution_month") and self.warehouse.has("primary_payer_month")):
+            raise ValueError("no attribution in this workspace: run `allpayer attribute` (or ctx.attribute()) first")
+        years = years or [y.year for y in pk.performance_years if y.scale_targets is not None]
+        out = scale(pk, self.table("attribution_month"), self.table("primary_payer_month"), years)
+        out["provider_participation"] = participation(self.table("provider"), pk, years)
+        if not publish:
+            return out
+        self.warehouse.publish(out)
+        return {name: self.table(name) for name in out}
+
+    def explain_attribution(self, person_id: str, program: str, year: int) -> dict[str, list[dict]]:
+        """The stored decision and every candidate for one person, program and year."""
+        if not self.warehouse.has("attribution"):
+            raise ValueError("no attribution in this workspace: run `allpayer attribute` first")
+        a, c = self.table("attribution"), self.table("attribution_candidate")
+        keep = lambda t: (t.person_id == person_id) & (t.program_id == program) & (t.year == year)  # noqa: E731
+        return {
+            "decision": a.filter(keep(a)).order_by("period").to_pyarrow().to_pylist(),
+            "candidates": c.filter(keep(c)).order_by(["period", "entity_rank", "clinician_rank", "tin", "npi"])
+            .to_pyarrow().to_pylist(),
+        }
+
+    # ------------------------------------------------------------ total cost of care (docs/cost.md)
+
+    def cost_member_months(self, pk: Pack) -> tuple[ir.Table, ir.Table]:
+        """(member months, person HSA) for TCOC: primary-payer months of residents, weight = member_month."""
+        ppm = (self.table("primary_payer_month") if self.warehouse.has("primary_payer_month")
+               else self.enrollment_tables(pk)["primary_payer_month"])
+        if "resident" in ppm.columns:
+            ppm = ppm.filter(ppm.resident)
+        mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))
+        hsa = ppm.select("person_id", "hsa").distinct() if "hsa" in ppm.columns else None
+        return mm, hsa
+
+    def tcoc(self, pack: str | Path = "vermont", as_of: dt.date | None = None, with_risk: bool = True,
+             publish: bool = True) -> dict[str, ir.Table]:
+        """Spending, completion, risk scores and TCOC as of a paid-through date (default: the latest paid date);
+        published as ``tcoc``, ``tcoc_medicare``, ``tcoc_unenrolled``, ``cost_completion``,
+        ``cost_completion_factor``, ``cost_spend_by_category`` and ``risk_score``."""
+        from allpayer.compute.tcoc import attribution_by_year, run_tcoc
+        from allpayer.config.cost import CostSettings
+
+        pk = load_pack(pack)
+        settings = pk.cost or CostSettings()
+        medical = self.table("medical_claim")
+        pharmacy = self.table("pharmacy_claim") if self.warehouse.has("pharmacy_claim") else None
+        if as_of is None:
+            latest = medical.paid_date.max().execute()
+            as_of = latest.date() if hasattr(latest, "date") else latest
+        mm, hsa = self.cost_member_months(pk)
+        att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
+        out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
+                       att, hsa, with_risk, self.warehouse.materialize)
+        if not publish:
+            return out
+        try:
+            self.warehouse.publish(out)
+        finally:
+            self.warehouse.drop_scratch()
+        return {name: self.table(name) for name in out}
+
+    def growth(self, pack: str | Path = "vermont", national: ir.Table | None = None,
+               publish: bool = True) -> ir.Table:
+        """Growth per year of all-payer and Medicare TCOC per beneficiary from the stored ``tcoc`` tables (run
+        :meth:`tcoc` first); national Medicare series from ``refdata/national_medicare_growth.csv`` by default."""
+        from allpayer.compute.growth import growth, national_medicare_series, series_from_tcoc
+        from allpayer.config.cost import CostSettings
+
+        if not self.warehouse.has("tcoc"):
+            raise ValueError("no TCOC in this workspace: run `allpayer tcoc` (or ctx.tcoc()) first")
+        settings = load_pack(pack).cost or CostSettings()
+        medicare = self.table("tcoc_medicare") if self.warehouse.has("tcoc_medicare") else None
+        series = series_from_tcoc(self.table("tcoc"), medicare)
+        out = growth(series, settings.growth, national if national is not None else national_medicare_series())
+        if not publish:
+            return out
+        self.warehouse.publish({"growth": out})
+        return self.table("growth")
 
     def close(self) -> None:
         if self._warehouse is not None:

@@ -177,3 +177,14 @@ def test_ingest_accepts_clean_and_quarantines_dirty(tmp_path: Path) -> None:
     assert report.table_rows["pharmacy_claim"] == summary.pharmacy_lines
     # only reversals (negative paid above negative allowed) may raise the paid-over-allowed warning
     assert set(report.warned_by_rule()) <= {"PAID_OVER_ALLOWED"}
+
+
+def test_no_birth_date_collides_with_the_null_marker() -> None:
+    """Day -1 marks nulls in integer-coded dates; a person born on 1969-12-31 must keep a birth date."""
+    from allpayer.synth import geography, population, providers
+
+    cfg = SynthConfig(persons=110_000, first_year=2022, last_year=2022, seed=11, chunk_persons=110_000)
+    geo = geography.load()
+    pop = population.build(cfg, geo, providers.build(cfg, geo))
+    assert len(pop.birth) == 110_000
+    assert (pop.birth != -1).all()

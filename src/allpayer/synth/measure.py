@@ -104,7 +104,8 @@ def measure(out_dir: Path | str, year: int, persons: int) -> dict:
     res["admits_per_1000"] = 1000 * one(f"select count(distinct claim_id) from med where {in_year} "
                                         "and bill_type_code = '111'") / person_years
     res["readmission_rate"] = one(f"""
-        with s as (select distinct claim_id, person_id, admission_date, discharge_date from med
+        with s as (select distinct claim_id, person_id, admission_date::date as admission_date,
+                          discharge_date::date as discharge_date from med
                    where bill_type_code = '111' and {in_year})
         select avg((exists (select 1 from s b where b.person_id = a.person_id and b.admission_date > a.discharge_date
                             and b.admission_date <= a.discharge_date + 30))::int) from s a""")

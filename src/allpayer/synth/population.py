@@ -198,6 +198,8 @@ def build(cfg: SynthConfig, geo: Geography, prov: Providers) -> Population:
     n_born = min(len(kids), round(n * cfg.birth_rate * n_years))
     born = r.choice(kids, size=n_born, replace=False) if n_born else np.array([], dtype=np.int64)
     birth[born] = window_start + r.integers(0, window_end - window_start, n_born)
+    # Day -1 (1969-12-31) is the null marker of integer-coded dates: such a birthday moves a day earlier.
+    birth[birth == NULL] -= 1
     age = (window_start - birth) / 365.25
 
     # deaths: constant hazard by age band (disabled twice as high)

@@ -1,0 +1,160 @@
+"""Benchmark: spending + completion + TCOC for 630k persons x 6 years on DuckDB; prints time and peak RSS,
+and the time of an equivalent hand-written DuckDB SQL pass on the same data. No assertions.
+
+    python bench/bench_tcoc.py [--persons 630000] [--lines 8] [--data /tmp/allpayer-bench-tcoc.duckdb]
+
+The data set is built directly in DuckDB (range() + hash-based pseudo-random values, seeded by construction,
+not by the synth package) in a child process, so the measured process's peak RSS covers the computation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+FIRST, YEARS = 2017, 6
+PAYERS = "['mcare','medicaid','bcbs','mvp','aso']"
+TYPES = "['medicare','medicaid','commercial','commercial','self_funded']"
+
+
+def generate(path: Path, persons: int, lines: int) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    n_lines = persons * YEARS * lines
+    con.execute(f"""
+    CREATE OR REPLACE TABLE person AS
+    SELECT 'P' || i AS person_id, DATE '1930-01-01' + CAST(hash(i, 1) % 30000 AS INTEGER) AS birth_date,
+           CASE WHEN hash(i, 2) % 2 = 0 THEN 'female' ELSE 'male' END AS sex
+    FROM range({persons}) t(i);
+    CREATE OR REPLACE TABLE enrollment AS
+    SELECT 'P' || i AS person_id, 'M' || i AS member_id, ({PAYERS})[1 + CAST(hash(i, 3) % 5 AS INTEGER)] AS payer,
+           ({TYPES})[1 + CAST(hash(i, 3) % 5 AS INTEGER)] AS payer_type, 'p' AS plan,
+           DATE '{FIRST}-01-01' + CAST(CASE WHEN hash(i, 4) % 10 = 0 THEN hash(i, 5) % 700 ELSE 0 END AS INTEGER)
+               AS enrollment_start_date,
+           DATE '{FIRST + YEARS - 1}-12-31' AS enrollment_end_date, 'src' AS data_source,
+           CAST(NULL AS VARCHAR) AS dual_status_code, CAST(NULL AS VARCHAR) AS original_reason_entitlement_code
+    FROM range({persons}) t(i);
+    CREATE OR REPLACE TABLE medical_claim AS
+    WITH base AS (
+      SELECT i, CAST(hash(i, 6) % {persons} AS BIGINT) AS p,
+             DATE '{FIRST}-01-01' + CAST(hash(i, 7) % {365 * YEARS} AS INTEGER) AS start_date,
+             CAST(hash(i, 8) % 100 AS INTEGER) AS kind
+      FROM range({n_lines}) t(i))
+    SELECT 'C' || i AS claim_id, 1::BIGINT AS claim_line_number, 'src' AS data_source,
+           CASE WHEN kind < 70 THEN 'professional' ELSE 'institutional' END AS claim_type,
+           'original' AS claim_status, CAST(NULL AS VARCHAR) AS original_claim_id,
+           'P' || p AS person_id, ({PAYERS})[1 + CAST(hash(p, 3) % 5 AS INTEGER)] AS payer,
+           start_date AS claim_start_date,
+           start_date + CAST(5 + (hash(i, 9) % 100) * (hash(i, 10) % 100) / 40 AS INTEGER) AS paid_date,
+           CAST(NULL AS DATE) AS file_date,
+           CASE WHEN kind >= 95 THEN '111' WHEN kind >= 70 THEN '131' END AS bill_type_code,
+           CASE WHEN kind BETWEEN 70 AND 74 THEN '0450' WHEN kind BETWEEN 75 AND 94 THEN '0300' END
+               AS revenue_center_code,
+           CASE WHEN kind < 70 THEN '11' END AS place_of_service_code,
+           CASE WHEN kind < 50 THEN '99213' WHEN kind < 70 THEN '80053' END AS hcpcs_code,
+           CAST(NULL AS VARCHAR) AS hcpcs_modifier_1,
+           CAST(CASE WHEN kind >= 95 THEN 5000 + hash(i, 11) % 20000 ELSE 20 + hash(i, 11) % 400 END AS DECIMAL(18,2))
+               AS allowed_amount,
+           CAST(CASE WHEN kind >= 95 THEN 4000 + hash(i, 11) % 16000 ELSE 15 + hash(i, 11) % 300 END AS DECIMAL(18,2))
+               AS paid_amount
+    FROM base;
+    """)
+    con.close()
+
+
+REFERENCE_SQL = """
+CREATE OR REPLACE TEMP TABLE ref_tcoc AS
+WITH fa AS (
+  SELECT * FROM (
+    SELECT c.*, row_number() OVER (PARTITION BY data_source, coalesce(original_claim_id, claim_id)
+                                   ORDER BY coalesce(file_date, paid_date) DESC, claim_id DESC) AS rn
+    FROM medical_claim c) WHERE rn = 1 AND claim_status NOT IN ('reversal', 'denial')),
+spend AS (
+  SELECT person_id, year(claim_start_date) * 12 + month(claim_start_date) - 1 AS mi, sum(allowed_amount) AS allowed
+  FROM fa WHERE paid_date <= DATE '{as_of}' GROUP BY ALL),
+mm AS (
+  SELECT DISTINCT e.person_id, e.payer_type, m AS mi
+  FROM enrollment e, range(year(enrollment_start_date) * 12 + month(enrollment_start_date) - 1,
+                           year(enrollment_end_date) * 12 + month(enrollment_end_date)) r(m))
+SELECT mm.mi // 12 AS year, mm.payer_type, count(*) AS member_months, sum(coalesce(s.allowed, 0)) AS allowed,
+       sum(coalesce(s.allowed, 0)) / count(*) AS pmpm
+FROM mm LEFT JOIN spend s ON s.person_id = mm.person_id AND s.mi = mm.mi GROUP BY ALL
+"""
+
+
+def run(path: Path) -> None:
+    import ibis
+
+    from allpayer.compute.completion import chain_ladder, payer_exposure
+    from allpayer.compute.member_months import any_day_member_months
+    from allpayer.compute.spending import incurred_spend, service_lines
+    from allpayer.compute.tcoc import primary_member_months, tcoc
+    from allpayer.config.cost import CostSettings
+
+    con = ibis.duckdb.connect(str(path), read_only=False)
+    settings = CostSettings()
+    as_of = dt.date(FIRST + YEARS, 3, 31)
+    medical, enrollment = con.table("medical_claim"), con.table("enrollment")
+    print(f"data: {medical.count().execute():,} claim lines, {enrollment.count().execute():,} enrollment spans")
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    lines = con.create_table("_b_lines", service_lines(medical), overwrite=True)
+    months = con.create_table("_b_months", any_day_member_months(enrollment), overwrite=True)
+    spend = con.create_table("_b_spend", incurred_spend(lines, months, enrollment,
+                                                        settings.financial_target_services,
+                                                        ibis.literal(as_of)), overwrite=True)
+    timings["spending"] = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    completion, _ = chain_ladder(lines, as_of, settings.completion, exposure=payer_exposure(months))
+    completion = con.create_table("_b_completion", completion, overwrite=True)
+    timings["completion"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    mm = con.create_table("_b_mm", primary_member_months(months, settings.primary_payer_hierarchy), overwrite=True)
+    result = con.create_table("_b_tcoc", tcoc(spend, mm, settings, completion=completion), overwrite=True)
+    rows = result.count().execute()
+    timings["tcoc"] = time.perf_counter() - t0
+    total = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    con.raw_sql(REFERENCE_SQL.format(as_of=as_of.isoformat()))
+    reference = time.perf_counter() - t0
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for step, seconds in timings.items():
+        print(f"{step:<12} {seconds:8.1f} s")
+    print(f"{'total':<12} {total:8.1f} s   ({rows} TCOC rows)")
+    print(f"{'reference':<12} {reference:8.1f} s   hand-written DuckDB SQL: final action + incurred spend + PMPM")
+    print(f"peak RSS     {peak_mb:8.0f} MB")
+    for name in ("_b_lines", "_b_months", "_b_spend", "_b_completion", "_b_mm", "_b_tcoc"):
+        con.drop_table(name, force=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--persons", type=int, default=630_000)
+    parser.add_argument("--lines", type=int, default=8, help="claim lines per person-year")
+    parser.add_argument("--data", type=Path, default=Path("/tmp/allpayer-bench-tcoc.duckdb"))
+    parser.add_argument("--generate-only", action="store_true")
+    args = parser.parse_args()
+    if args.generate_only:
+        generate(args.data, args.persons, args.lines)
+        return
+    if not args.data.exists():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--generate-only", "--persons", str(args.persons),
+                        "--lines", str(args.lines), "--data", str(args.data)], check=True)
+        print(f"generated {args.persons:,} persons x {YEARS} years in {time.perf_counter() - t0:.1f} s -> {args.data}")
+    run(args.data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""Attribution: which persons each payer program attributes to its ACO, and to whom (domain.md §6.1, §8.6).
+
+Plurality method (MSSP step-wise, 42 CFR 425.402), per program, performance year and period:
+
+1. *Eligible*: program coverage in the period's as-of month (prospective, quarterly) or in any month of the
+   year (retrospective); no month of an excluded coverage (e.g. Medicare Advantage) in the window; for
+   ``require_primary_payer`` programs, the program's payer type is the person's primary payer that month.
+2. *Services*: final-action claim lines of the program's payer and plan, dated in the look-back window, with a
+   primary-care HCPCS code of the performance year's list, except SNF place-of-service exclusions of that year.
+   The rendering NPI's CMS specialty (roster ``specialty_code``, else NUCC taxonomy crosswalk) gives its
+   category: ``pcp`` or ``npp`` (step 1) or ``specialist`` (step 2); other specialties do not count.
+3. *Entities*: a line's billing TIN belongs to the ACO it participates in on the as-of date (roster
+   ``aco_id`` and dates); other TINs stand alone (``TIN:<tin>``). Lines of TINs in more than one ACO are
+   dropped (§425.400).
+4. *Step*: step 1 if the person has any step-1 service, else step 2 (when the program has a specialist step).
+5. *Plurality*: entities ranked by allowed dollars (desc), then the most recent service date (desc), then
+   the lowest lead NPI, then entity id; the clinician (NPI under a TIN) leading an entity is ranked the same
+   way. The person is attributed when the winning entity is the program's ACO.
+6. *Voluntary alignment* (when on): the latest designation signed on or before the as-of date wins over
+   claims: a designated clinician in the ACO attributes the person (``voluntary``); one outside blocks
+   claims-based attribution (``voluntary_blocked``).
+7. *Expanded attribution* (when on for the year): eligible persons with no counted service at all, a
+   full-benefit plan and no other coverage in the as-of month are attributed (``expanded``).
+
+Payer-file method: the payer's monthly attribution rows are taken as given.
+
+Outputs (:class:`AttributionResult`): ``attribution`` (one row per program, year, period and eligible or
+designating person), ``candidates`` (every entity and clinician with their allowed dollars: the explanation),
+``months`` (attributed person-months; prospective lists lose members in months without program coverage).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from allpayer.compute.attribution_setup import (
+    code_tables,
+    glob_any,
+    match_predicate,
+    month_end,
+    month_start,
+    periods_table,
+    select_programs,
+    tag_program,
+    union_all,
+)
+from allpayer.compute.calendar import month_index
+from allpayer.compute.enrollment import member_months, primary_payer
+from allpayer.config.models import Pack, Program
+from allpayer.refdata import attribution as ref
+
+K = ["program_id", "year", "period"]
+# ``stage(name, expr)`` may compute an intermediate result once (e.g. ``Warehouse.materialize``) and return it;
+# the default keeps one lazy expression. Spark in particular needs it: it inlines every repeated sub-plan.
+Stage = Callable[[str, ir.Table], ir.Table]
+
+
+def _lazy(name: str, expr: ir.Table) -> ir.Table:
+    return expr
+
+STEP_NAMES = {1: "primary_care", 2: "specialist"}
+ATTRIBUTION_COLUMNS = {
+    "program_id": "string", "year": "int64", "period": "int64", "person_id": "string", "attributed": "boolean",
+    "step": "string", "aco_id": "string", "entity_id": "string", "npi": "string", "tin": "string",
+    "practice_id": "string", "practice_name": "string", "practice_hsa": "string", "allowed": "decimal(18, 2)",
+    "candidate_entities": "int64", "asof_date": "date",
+}
+MONTH_COLUMNS = {
+    "program_id": "string", "year": "int64", "period": "int64", "person_id": "string", "month_index": "int64",
+    "month": "int64", "aco_id": "string", "npi": "string", "tin": "string", "practice_id": "string",
+    "step": "string",
+}
+
+
+@dataclass(frozen=True)
+class AttributionInputs:
+    enrollment: ir.Table
+    person: ir.Table
+    medical_claim: ir.Table  # final-action lines
+    provider: ir.Table
+    voluntary: ir.Table | None = None  # person_id, npi, tin, signed_date
+    payer_file: ir.Table | None = None  # Tuva provider_attribution shape (see docs/attribution.md)
+    coverage: ir.Table | None = None  # precomputed any-day member_months(enrollment, person), if at hand
+
+
+@dataclass(frozen=True)
+class AttributionResult:
+    attribution: ir.Table
+    candidates: ir.Table
+    months: ir.Table
+
+    def tables(self) -> dict[str, ir.Table]:
+        return {"attribution": self.attribution, "attribution_candidate": self.candidates,
+                "attribution_month": self.months}
+
+
+def _conform(table: ir.Table, columns: dict[str, str]) -> ir.Table:
+    return table.select(**{c: table[c].cast(t) for c, t in columns.items()})
+
+
+# ---------------------------------------------------------------- eligibility
+
+
+def program_months(pack: Pack, programs: list[Program], cov: ir.Table,
+                   months: tuple[int, int] | None = None) -> ir.Table:
+    """``program_id``, ``person_id``, ``month_index``, ``plan``: months with program coverage (within
+    ``months``, first and last month index, if given); ``cov`` is
+    :func:`~allpayer.compute.enrollment.member_months` (any day, cut at death)."""
+    if months is not None:
+        cov = cov.filter(cov.month_index.between(*months))
+    tagged = tag_program(cov, programs, lambda p: match_predicate(cov, p.match))
+    primary_only = [p.program_id for p in programs if p.attribution.eligibility.require_primary_payer]
+    if primary_only:
+        prim = primary_payer(cov, pack.payer_hierarchy).select("person_id", "month_index",
+                                                               primary_type="payer_type")
+        j = tagged.left_join(prim, ["person_id", "month_index"])
+        keep = ~j.program_id.isin(primary_only) | (j.primary_type == j.payer_type).fill_null(False)
+        tagged = j.filter(keep).drop("primary_type")
+    return tagged.select("program_id", "person_id", "month_index", "plan")
+
+
+def _other_coverage(programs: list[Program], cov: ir.Table) -> ir.Table | None:
+    """Months of coverage outside the program, for expanded attribution ("no other insurance")."""
+    chosen = [p for p in programs if p.attribution.expanded.enabled]
+    if not chosen:
+        return None
+    return tag_program(cov, chosen, lambda p: ~match_predicate(cov, p.match)).select(
+        "program_id", "person_id", "month_index").distinct()
+
+
+def _excluded_coverage(programs: list[Program], cov: ir.Table) -> ir.Table | None:
+    chosen = [p for p in programs if p.attribution.eligibility.exclude_coverage]
+    if not chosen:
+        return None
+    return tag_program(cov, chosen, lambda p: cov.payer_type.isin(p.attribution.eligibility.exclude_coverage)) \
+        .select("program_id", "person_id", "month_index").distinct()
+
+
+def eligible_persons(periods: ir.Table, months: ir.Table, excluded: ir.Table | None) -> ir.Table:
+    """``K`` + ``person_id`` for persons eligible in each period."""
+    prospective = periods.timing != "retrospective"
+    j = periods.join(months, [
+        periods.program_id == months.program_id,
+        ibis.ifelse(prospective, months.month_index == periods.asof_month,
+                    months.month_index.between(periods.month_first, periods.month_last)),
+    ])
+    out = j.select(*K, "person_id").distinct()
+    if excluded is None:
+        return out
+    hit = periods.join(excluded, [periods.program_id == excluded.program_id,
+                                  excluded.month_index.between(periods.window_first, periods.window_last)])
+    return out.anti_join(hit.select(*K, "person_id").distinct(), [*K, "person_id"])
+
+
+# ---------------------------------------------------------------- providers
+
+
+def clinician_specialty(provider: ir.Table) -> ir.Table:
+    """One CMS specialty per NPI: the roster's code, else the NUCC taxonomy crosswalk (lowest if several)."""
+    xwalk = ibis.memtable(ref.taxonomy_specialty())
+    j = provider.left_join(xwalk, provider.taxonomy_code == xwalk.taxonomy_code)
+    spec = ibis.coalesce(j.specialty_code.nullif(""), j.xwalk_specialty_code)
+    return j.group_by(npi=j.npi).aggregate(specialty_code=spec.min())
+
+
+def tin_participation(periods: ir.Table, provider: ir.Table) -> ir.Table:
+    """``K`` + ``tin``, ``aco_id``, ``aco_count``: the ACO of each participating TIN on the as-of date."""
+    roster = provider.filter(provider.aco_id.notnull() & (provider.aco_id != "")).select(
+        "tin", "aco_start_date", "aco_end_date", tin_aco="aco_id")
+    j = periods.select(*K, "asof_date").join(roster, [
+        roster.aco_start_date.isnull() | (roster.aco_start_date <= periods.asof_date),
+        roster.aco_end_date.isnull() | (roster.aco_end_date >= periods.asof_date),
+    ])
+    pairs = j.select(*K, "tin", aco_id=j.tin_aco).distinct()
+    return pairs.mutate(aco_count=pairs.count().over(ibis.window(group_by=[*K, "tin"])))
+
+
+def practices(provider: ir.Table) -> ir.Table:
+    """One practice row per (NPI, TIN)."""
+    return provider.group_by(["npi", "tin"]).aggregate(
+        practice_id=provider.practice_id.min(), practice_name=provider.practice_name.min(),
+        practice_hsa=provider.hsa.min())
+
+
+# ---------------------------------------------------------------- services and plurality
+
+
+def primary_care_lines(inputs: AttributionInputs, programs: list[Program], periods: ir.Table, codes: ir.Table,
+                       snf: ir.Table, spec: ir.Table, eligible: ir.Table,
+                       prefilter: tuple[list[str], dt.date, dt.date] | None = None) -> ir.Table:
+    """Counted primary-care lines per period with entity, step and category. ``prefilter`` (every code of
+    any period, first and last window day) drops other lines before any join."""
+    c = inputs.medical_claim
+    service_date = ibis.coalesce(c.claim_line_start_date, c.claim_start_date)
+    keep = c.hcpcs_code.notnull() & c.rendering_npi.notnull()
+    if prefilter is not None:
+        all_codes, first_day, last_day = prefilter
+        keep = keep & c.hcpcs_code.isin(all_codes) & service_date.between(first_day, last_day)
+    lines = c.filter(keep).select(
+        "person_id", "payer", "plan", "hcpcs_code", npi=c.rendering_npi,
+        tin=ibis.coalesce(c.billing_tin, c.rendering_tin), pos=c.place_of_service_code.fill_null(""),
+        allowed=c.allowed_amount.fill_null(0), service_date=service_date, month_index=month_index(service_date))
+    enr = inputs.enrollment
+    plans = tag_program(enr, programs, lambda p: match_predicate(enr, p.match)).select(
+        "program_id", "payer", "plan").distinct()
+    lines = lines.join(plans, ["payer", "plan"])
+    lines = lines.join(periods, [lines.program_id == periods.program_id,
+                                 lines.month_index.between(periods.window_first, periods.window_last)])
+    lines = lines.select(*K, "person_id", "hcpcs_code", "npi", "tin", "pos", "allowed", "service_date",
+                         "specialist_step")
+    lines = lines.join(codes, [*K, "hcpcs_code"]).anti_join(snf, [*K, "hcpcs_code", "pos"])
+    lines = lines.semi_join(eligible, [*K, "person_id"])
+    lines = lines.join(clinician_specialty(inputs.provider), "npi").join(spec, [*K, "specialty_code"])
+    step = ibis.ifelse(lines.category == "specialist", 2, 1)
+    lines = lines.mutate(step=step).filter((step == 1) | lines.specialist_step)
+    tins = tin_participation(periods, inputs.provider)
+    j = lines.left_join(tins, [*K, "tin"])
+    j = j.filter(j.aco_count.fill_null(1) <= 1)
+    entity = ibis.coalesce(j.aco_id, ibis.literal("TIN:") + j.tin, ibis.literal("NPI:") + j.npi)
+    return j.select(*K, "person_id", "npi", "tin", "allowed", "service_date", "step", "specialty_code", "category",
+                    aco_id=j.aco_id, entity_id=entity)
+
+
+def candidates(lines: ir.Table) -> ir.Table:
+    """The explanation: per person and period, every (entity, TIN, NPI) of the step used, with allowed dollars,
+    services, last service date, the clinician's rank within its entity and the entity's rank."""
+    person_step = lines.group_by([*K, "person_id"]).aggregate(person_step=lines.step.min())
+    used = lines.join(person_step, [*K, "person_id"])
+    used = used.filter(used.step == used.person_step)
+    c = used.group_by([*K, "person_id", "step", "entity_id", "aco_id", "tin", "npi", "specialty_code", "category"]) \
+        .aggregate(allowed=used.allowed.sum(), services=used.count(), last_service_date=used.service_date.max())
+    clin_w = ibis.window(group_by=[c.program_id, c.year, c.period, c.person_id, c.entity_id],
+                         order_by=[ibis.desc(c.allowed), ibis.desc(c.last_service_date), c.npi, c.tin])
+    c = c.mutate(clinician_rank=ibis.row_number().over(clin_w) + 1)
+    ent = c.group_by([*K, "person_id", "entity_id"]).aggregate(
+        entity_allowed=c.allowed.sum(), entity_last=c.last_service_date.max(),
+        lead_npi=c.npi.min(where=c.clinician_rank == 1))
+    ent_w = ibis.window(group_by=[ent.program_id, ent.year, ent.period, ent.person_id],
+                        order_by=[ibis.desc(ent.entity_allowed), ibis.desc(ent.entity_last), ent.lead_npi,
+                                  ent.entity_id])
+    ent = ent.mutate(entity_rank=ibis.row_number().over(ent_w) + 1,
+                     candidate_entities=ent.count().over(ibis.window(group_by=[*K, "person_id"])))
+    return c.join(ent, [*K, "person_id", "entity_id"]).mutate(
+        step_name=ibis.ifelse(ibis._.step == 1, STEP_NAMES[1], STEP_NAMES[2]))
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def voluntary_designations(voluntary: ir.Table, periods: ir.Table, provider: ir.Table,
+                           eligible: ir.Table) -> ir.Table:
+    """``K`` + person_id, ``vol_inside``, ``vol_npi``, ``vol_tin`` for programs with voluntary alignment.
+
+    The designated clinician is inside when a roster row of the NPI (under the designated TIN, if given)
+    participates in the program's ACO on the as-of date."""
+    vp = periods.filter(periods.voluntary)
+    d = voluntary.select("person_id", "npi", tin=voluntary.tin.cast("string"), signed_date=voluntary.signed_date)
+    j = d.join(vp, d.signed_date <= vp.asof_date).select(*K, "aco_id", "asof_date", "person_id", "npi", "tin",
+                                                         "signed_date")
+    w = ibis.window(group_by=[j.program_id, j.year, j.period, j.person_id],
+                    order_by=[ibis.desc(j.signed_date), j.npi, j.tin.fill_null("")])
+    latest = j.mutate(_r=ibis.row_number().over(w)).filter(ibis._._r == 0).drop("_r")
+    latest = latest.semi_join(eligible, [*K, "person_id"])
+    roster = provider.select(r_npi="npi", r_tin="tin", r_aco="aco_id", r_start="aco_start_date",
+                             r_end="aco_end_date")
+    r = latest.left_join(roster, [latest.npi == roster.r_npi, latest.tin.isnull() | (latest.tin == roster.r_tin)])
+    active = (r.r_start.isnull() | (r.r_start <= r.asof_date)) & (r.r_end.isnull() | (r.r_end >= r.asof_date))
+    r = r.select(*K, "person_id", vol_npi=r.npi, tin=ibis.coalesce(r.r_tin, r.tin),
+                 inside=((r.r_aco == r.aco_id) & active).fill_null(False))
+    return r.group_by([*K, "person_id", "vol_npi"]).aggregate(
+        vol_inside=r.inside.max(), vol_tin=ibis.coalesce(r.tin.min(where=r.inside), r.tin.min()))
+
+
+def expanded_persons(periods: ir.Table, programs: list[Program], months: ir.Table, other: ir.Table | None,
+                     eligible: ir.Table, lines: ir.Table) -> ir.Table:
+    """Persons eligible for expanded attribution (no counted service, full benefits, no other insurance)."""
+    ep = periods.filter(periods.expanded)
+    full = tag_program(months, [p for p in programs if p.attribution.expanded.enabled],
+                       lambda p: glob_any(months.plan, p.attribution.expanded.full_benefit_plans))
+    j = ep.join(full, [ep.program_id == full.program_id, full.month_index == ep.asof_month])
+    out = j.select(*K, "person_id").distinct().semi_join(eligible, [*K, "person_id"])
+    out = out.anti_join(lines.select(*K, "person_id").distinct(), [*K, "person_id"])
+    if other is not None:
+        hit = ep.join(other, [ep.program_id == other.program_id, other.month_index == ep.asof_month])
+        out = out.anti_join(hit.select(*K, "person_id").distinct(), [*K, "person_id"])
+    return out.mutate(expanded_ok=ibis.literal(True))
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def _clean(t: ir.Table) -> ir.Table:
+    """Drop the right-hand copies of join keys."""
+    right = [c for c in t.columns if c.endswith("_right")]
+    return t.drop(*right) if right else t
+
+
+def _decide(periods: ir.Table, eligible: ir.Table, cands: ir.Table, vol: ir.Table | None, exp: ir.Table | None,
+            provider: ir.Table) -> ir.Table:
+    win = cands.filter((cands.entity_rank == 1) & (cands.clinician_rank == 1)).select(
+        *K, "person_id", "step_name", "candidate_entities", win_entity="entity_id", win_aco="aco_id",
+        win_npi="npi", win_tin="tin", win_allowed="entity_allowed")
+    base = eligible
+    if vol is not None:
+        base = base.union(vol.select(*K, "person_id")).distinct()
+    t = _clean(base.left_join(win, [*K, "person_id"]))
+    t = t.join(periods.select(*K, "aco_id", "asof_date"), K)
+    if vol is None:
+        t = t.mutate(vol_inside=ibis.null("boolean"), vol_npi=ibis.null("string"), vol_tin=ibis.null("string"))
+    else:
+        t = _clean(t.left_join(vol, [*K, "person_id"]))
+    no_exp = exp is None
+    t = t.mutate(expanded_ok=ibis.literal(False)) if no_exp else _clean(t.left_join(exp, [*K, "person_id"]))
+    inside, blocked = t.vol_inside.fill_null(False), (t.vol_inside == False).fill_null(False)  # noqa: E712
+    claims_win = (t.win_aco == t.aco_id).fill_null(False) & ~blocked
+    expanded = t.expanded_ok.fill_null(False) & t.win_entity.isnull() & ~blocked & ~inside
+    step = ibis.cases((inside, "voluntary"), (blocked, "voluntary_blocked"), (t.win_entity.notnull(), t.step_name),
+                      (expanded, "expanded"), else_="none")
+    attributed = inside | claims_win | expanded
+    npi = ibis.ifelse(inside | blocked, t.vol_npi, t.win_npi)
+    tin = ibis.ifelse(inside | blocked, t.vol_tin, t.win_tin)
+    out = t.select(*K, "person_id", "asof_date", attributed=attributed, step=step,
+                   aco_id=ibis.ifelse(attributed, t.aco_id, t.win_aco),
+                   entity_id=ibis.ifelse(inside, t.aco_id, ibis.ifelse(expanded, t.aco_id, t.win_entity)),
+                   npi=npi, tin=tin, allowed=t.win_allowed, candidate_entities=t.candidate_entities.fill_null(0))
+    prac = practices(provider)
+    out = out.left_join(prac, [out.npi == prac.npi, out.tin == prac.tin]).drop("npi_right", "tin_right")
+    return _conform(out, ATTRIBUTION_COLUMNS)
+
+
+def _attributed_months(attribution: ir.Table, periods: ir.Table, months: ir.Table) -> ir.Table:
+    a = attribution.filter(attribution.attributed).join(periods.select(*K, "month_first", "month_last"), K)
+    m = months.select("program_id", "person_id", "month_index").distinct()
+    j = a.join(m, [a.program_id == m.program_id, a.person_id == m.person_id,
+                   m.month_index.between(a.month_first, a.month_last)])
+    j = j.select(*K, "person_id", "month_index", "aco_id", "npi", "tin", "practice_id", "step",
+                 month=j.month_index % 12 + 1)
+    return _conform(j, MONTH_COLUMNS)
+
+
+def plurality(pack: Pack, inputs: AttributionInputs, runs: list[tuple[Program, int]],
+              stage: Stage = _lazy) -> AttributionResult:
+    programs = list({p.program_id: p for p, _ in runs}.values())
+    period_arrow = periods_table(runs)
+    code_arrow, snf_arrow, spec_arrow = code_tables(period_arrow, {p.program_id: p for p in programs})
+    codes, snf, spec = ibis.memtable(code_arrow), ibis.memtable(snf_arrow), ibis.memtable(spec_arrow)
+    first, last = min(period_arrow["window_first"].to_pylist()), max(period_arrow["window_last"].to_pylist())
+    prefilter = (sorted(set(code_arrow["hcpcs_code"].to_pylist())), month_start(first), month_end(last))
+    periods = ibis.memtable(period_arrow)
+    cov = inputs.coverage if inputs.coverage is not None else stage(
+        "att_coverage", member_months(inputs.enrollment, inputs.person))
+    span = (min(period_arrow["month_first"].to_pylist()), max(period_arrow["month_last"].to_pylist()))
+    months = stage("att_program_months", program_months(pack, programs, cov, span))
+    excluded = _excluded_coverage(programs, cov)
+    eligible = stage("att_eligible", eligible_persons(periods, months, excluded))
+    lines = stage("att_lines", primary_care_lines(inputs, programs, periods, codes, snf, spec, eligible, prefilter))
+    cands = stage("att_candidates", candidates(lines))
+    vol = None
+    if inputs.voluntary is not None and any(p.attribution.voluntary_alignment for p in programs):
+        vol = voluntary_designations(inputs.voluntary, periods, inputs.provider, eligible)
+    exp = None
+    if any(p.attribution.expanded.enabled for p in programs):
+        other = _other_coverage(programs, cov)
+        exp = expanded_persons(periods, programs, months, other, eligible, lines)
+    attribution = stage("att_attribution", _decide(periods, eligible, cands, vol, exp, inputs.provider))
+    cand_out = cands.select(*K, "person_id", "step_name", "entity_id", "aco_id", "tin", "npi", "specialty_code",
+                            "category", "allowed", "services", "last_service_date", "clinician_rank",
+                            "entity_allowed", "entity_rank")
+    return AttributionResult(attribution, cand_out, _attributed_months(attribution, periods, months))
+
+
+def payer_file(inputs: AttributionInputs, runs: list[tuple[Program, int]]) -> AttributionResult:
+    """Payer-supplied monthly attribution (Tuva ``provider_attribution`` columns), taken as given."""
+    f = inputs.payer_file
+    ym = f.year_month.cast("string").replace("-", "").cast("int64")
+    f = f.mutate(month_index=(ym // 100) * 12 + ym % 100 - 1, year=ym // 100)
+    parts = []
+    for program, year in runs:
+        sel = f.filter(match_predicate(f, program.match) & (f.year == year)
+                       & (f.payer_attributed_provider_organization == program.aco_id))
+        parts.append(sel.select(
+            "person_id", "month_index", program_id=ibis.literal(program.program_id), year=ibis.literal(year),
+            period=ibis.literal(0), aco_id=ibis.literal(program.aco_id), npi=sel.payer_attributed_provider,
+            tin=ibis.null("string"), practice_id=sel.payer_attributed_provider_practice,
+            step=ibis.literal("payer_file"), month=sel.month_index % 12 + 1))
+    months = _conform(union_all(parts), MONTH_COLUMNS).distinct()
+    w = ibis.window(group_by=[months.program_id, months.year, months.person_id],
+                    order_by=[ibis.desc(months.month_index), months.npi])
+    last = months.mutate(_r=ibis.row_number().over(w)).filter(ibis._._r == 0)
+    att = last.select(*K, "person_id", "aco_id", "npi", "tin", "practice_id", "step",
+                      attributed=ibis.literal(True), entity_id=last.aco_id, practice_name=ibis.null("string"),
+                      practice_hsa=ibis.null("string"), allowed=ibis.null("decimal(18, 2)"),
+                      candidate_entities=ibis.literal(0), asof_date=ibis.null("date"))
+    empty = att.limit(0).select(*K, "person_id", step_name=att.step, entity_id=att.entity_id, aco_id=att.aco_id,
+                                tin=att.tin, npi=att.npi, specialty_code=ibis.null("string"),
+                                category=ibis.null("string"), allowed=att.allowed, services=ibis.literal(0),
+                                last_service_date=ibis.null("date"), clinician_rank=ibis.literal(0),
+                                entity_allowed=att.allowed, entity_rank=ibis.literal(0))
+    return AttributionResult(_conform(att, ATTRIBUTION_COLUMNS), empty, months)
+
+
+CANDIDATE_COLUMNS = {
+    "program_id": "string", "year": "int64", "period": "int64", "person_id": "string", "step_name": "string",
+    "entity_id": "string", "aco_id": "string", "tin": "string", "npi": "string", "specialty_code": "string",
+    "category": "string", "allowed": "decimal(18, 2)", "services": "int64", "last_service_date": "date",
+    "clinician_rank": "int64", "entity_allowed": "decimal(18, 2)", "entity_rank": "int64",
+}
+
+
+def attribute(pack: Pack, inputs: AttributionInputs, years: Iterable[int] | None = None,
+              program_ids: Iterable[str] | None = None, stage: Stage = _lazy) -> AttributionResult:
+    """Run every selected program-year of ``pack``; the results of all methods in one set of tables.
+    ``stage`` optionally computes intermediate tables once (see :data:`Stage`)."""
+    results = []
+    runs = select_programs(pack, years, program_ids, "plurality")
+    if runs:
+        results.append(plurality(pack, inputs, runs, stage))
+    file_runs = select_programs(pack, years, program_ids, "payer_file")
+    if file_runs:
+        if inputs.payer_file is None:
+            raise ValueError(f"programs {sorted({p.program_id for p, _ in file_runs})} take a payer attribution "
+                             "file, and none was given")
+        results.append(payer_file(inputs, file_runs))
+    if not results:
+        raise ValueError("no program-year to attribute: check --program and --year against the pack")
+    return AttributionResult(
+        union_all([_conform(r.attribution, ATTRIBUTION_COLUMNS) for r in results]),
+        union_all([_conform(r.candidates, CANDIDATE_COLUMNS) for r in results]),
+        union_all([_conform(r.months, MONTH_COLUMNS) for r in results]),
+    )

@@ -1,0 +1,153 @@
+"""Member months, primary payer per month and residency, from enrollment spans (domain.md §1.2, §8.1).
+
+- Coverage ends at death: a span's end is ``least(enrollment_end_date, death_date)``; spans starting after
+  death are dropped.
+- Overlapping or adjacent spans of the same coverage (several data sources, members or files) are merged
+  first (gaps and islands), so member months never double count and splitting a span in two never changes
+  any total.
+- ``any_day``: a month with at least one covered day counts 1 (CMS/Tuva). ``partial``: covered days / days
+  in the month.
+- Primary payer: one coverage per person and month, the first payer type in the hierarchy; ties between
+  coverages of the same type go to the most covered days, then payer, plan and group in alphabetical order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from allpayer.compute.calendar import month_index, months
+
+COVERAGE_KEYS = ("person_id", "payer", "payer_type", "plan", "group_id")
+CONVENTIONS = ("any_day", "partial")
+
+
+def coverage_spans(enrollment: ir.Table, person: ir.Table | None = None) -> ir.Table:
+    """Enrollment spans cut at death: ``COVERAGE_KEYS`` + ``start_date``, ``end_date``."""
+    spans = enrollment.select(*COVERAGE_KEYS[:-1], group_id=enrollment.group_id.cast("string"),
+                              start_date=enrollment.enrollment_start_date, end_date=enrollment.enrollment_end_date)
+    if person is None:
+        return spans
+    deaths = person.select("person_id", "death_date")
+    joined = spans.left_join(deaths, "person_id")
+    end = ibis.ifelse(joined.death_date.notnull() & (joined.death_date < joined.end_date),
+                      joined.death_date, joined.end_date)
+    cut = joined.select(*COVERAGE_KEYS, start_date=joined.start_date, end_date=end)
+    return cut.filter(cut.start_date <= cut.end_date)
+
+
+def merge_spans(spans: ir.Table, keys: Sequence[str]) -> ir.Table:
+    """Union of overlapping or adjacent spans per ``keys``: gaps and islands over the running maximum end."""
+    keys = list(keys)
+    order = [spans.start_date, spans.end_date]
+    running = ibis.window(group_by=keys, order_by=order, rows=(None, 0))
+    t = spans.mutate(_s=spans.start_date.epoch_days(), _reach=spans.end_date.epoch_days().max().over(running))
+    t = t.mutate(_prev=t._reach.lag().over(ibis.window(group_by=keys, order_by=[t.start_date, t.end_date])))
+    t = t.mutate(_new=ibis.ifelse(t._prev.isnull() | (t._s > t._prev + 1), 1, 0))
+    t = t.mutate(_island=t._new.sum().over(ibis.window(group_by=keys, order_by=[t.start_date, t.end_date],
+                                                       rows=(None, 0))))
+    return t.group_by([*keys, "_island"]).aggregate(start_date=t.start_date.min(), end_date=t.end_date.max()) \
+        .drop("_island")
+
+
+def spans_to_months(spans: ir.Table, keys: Sequence[str], convention: str = "any_day") -> ir.Table:
+    """Merged spans → one row per ``keys`` × month with ``days_covered`` and ``member_month``."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"member-month convention must be one of {CONVENTIONS}, got {convention!r}")
+    keys = list(keys)
+    cal = months().select("month_index", "days_in_month")
+    s = spans.mutate(_smi=month_index(spans.start_date), _emi=month_index(spans.end_date))
+    s = s.mutate(month_index=ibis.range(s._smi, s._emi + 1).unnest())  # one row per covered month
+    j = s.join(cal, "month_index")
+    first = ibis.ifelse(j._smi < j.month_index, 1, j.start_date.day().cast("int64"))
+    last = ibis.ifelse(j._emi > j.month_index, j.days_in_month, j.end_date.day().cast("int64"))
+    rows = j.select(*keys, "month_index", "days_in_month", days=last - first + 1)
+    # Merged spans are disjoint, so a month has several rows only when a gap falls inside it.
+    out = rows.group_by([*keys, "month_index"]).aggregate(days_covered=rows.days.sum(),
+                                                          _dim=rows.days_in_month.max())
+    value = (ibis.literal(1.0) if convention == "any_day"
+             else out.days_covered.cast("float64") / out._dim.cast("float64"))
+    return out.select(*keys, "month_index", year=out.month_index // 12, month=out.month_index % 12 + 1,
+                      days_covered=out.days_covered, member_month=value)
+
+
+def member_months(enrollment: ir.Table, person: ir.Table | None = None, convention: str = "any_day",
+                  keys: Sequence[str] = COVERAGE_KEYS) -> ir.Table:
+    """Member months per ``keys`` (default person × payer × payer type × plan × group) × month."""
+    spans = coverage_spans(enrollment, person)
+    merged = merge_spans(spans.select(*keys, "start_date", "end_date"), keys)
+    return spans_to_months(merged, keys, convention)
+
+
+def _hierarchy_rank(payer_type: ir.StringValue, hierarchy: Sequence[str]) -> ir.IntegerValue:
+    return payer_type.cases(*[(p, i) for i, p in enumerate(hierarchy)], else_=len(hierarchy))
+
+
+DIM_KEYS = ("payer", "payer_type", "plan", "group_id")
+_ORDER = 1_000_000  # coverage order numbers stay below this
+
+
+def coverage_dimension(coverage: ir.Table, hierarchy: Sequence[str]) -> ir.Table:
+    """The distinct coverages (payer, payer type, plan, group) numbered by hierarchy rank, payer, plan, group."""
+    dim = coverage.select(*DIM_KEYS).distinct()
+    dim = dim.mutate(_rank=_hierarchy_rank(dim.payer_type, hierarchy))
+    w = ibis.window(order_by=[dim._rank, dim.payer, dim.plan, dim.group_id.fill_null(""), dim.payer_type])
+    return dim.mutate(cov_order=ibis.row_number().over(w))
+
+
+def primary_payer(coverage_months: ir.Table, hierarchy: Sequence[str]) -> ir.Table:
+    """One row per person and month: the primary coverage (``payer_type``, ``payer``, ``plan``,
+    ``group_id``) and ``coverages``, the number of coverages that month.
+
+    The pick is the minimum of one integer key (hierarchy rank, fewest uncovered days, coverage order), a plain
+    group-by that aggregates and spills like any other on tens of millions of rows."""
+    dim = coverage_dimension(coverage_months, hierarchy)
+    cm = coverage_months
+    t = cm.join(dim, [cm.payer == dim.payer, cm.payer_type == dim.payer_type, cm.plan == dim.plan,
+                      cm.group_id.fill_null("") == dim.group_id.fill_null("")])
+    key = (t._rank.cast("int64") * 100 + (31 - t.days_covered.cast("int64"))) * _ORDER + t.cov_order
+    picked = t.group_by(["person_id", "month_index"]).aggregate(_key=key.min(), coverages=t.count())
+    picked = picked.mutate(cov_order=picked._key % _ORDER)
+    out = picked.join(dim, "cov_order")
+    return out.select("person_id", "month_index", year=out.month_index // 12, month=out.month_index % 12 + 1,
+                      payer_type=out.payer_type, payer=out.payer, plan=out.plan, group_id=out.group_id,
+                      coverages=out.coverages)
+
+
+def zip_hsa_table(crosswalk: pa.Table) -> ir.Table:
+    return ibis.memtable(crosswalk)
+
+
+def residency(person: ir.Table, states: Sequence[str], zip_hsa: ir.Table | None = None) -> ir.Table:
+    """Per person: ``resident`` (state in ``states``, case-insensitive) and ``hsa`` from the ZIP crosswalk.
+    Residence is a person attribute here (the contract has one address per person), applied to every month."""
+    wanted = [s.strip().lower() for s in states]
+    st = person.state.strip().lower()
+    p = person.select("person_id", resident=st.notnull() & st.isin(wanted),
+                      zip5=person.zip_code.strip().substr(0, 5))
+    if zip_hsa is None:
+        return p.mutate(hsa=ibis.null("string")).drop("zip5")
+    j = p.left_join(zip_hsa, p.zip5 == zip_hsa.zip5)
+    return j.select("person_id", resident=j.resident.fill_null(False),
+                    hsa=ibis.ifelse(j.resident.fill_null(False), j.hsa.fill_null("unknown"), ibis.null("string")))
+
+
+def primary_payer_months(enrollment: ir.Table, person: ir.Table, hierarchy: Sequence[str],
+                         convention: str = "any_day", residents: ir.Table | None = None) -> ir.Table:
+    """Statewide member months: person × month with the primary payer, the person's ``member_month``
+    (union of all coverage that month under ``convention``), ``resident`` and ``hsa``."""
+    coverage = member_months(enrollment, person, "partial")
+    primary = primary_payer(coverage, hierarchy)
+    if convention == "any_day":  # every month with a coverage row counts 1
+        out = primary.mutate(member_month=ibis.literal(1.0))
+    else:
+        person_mm = member_months(enrollment, person, convention, keys=("person_id",)).select(
+            "person_id", "month_index", "member_month")
+        out = primary.join(person_mm, ["person_id", "month_index"])
+    if residents is None:
+        return out
+    return out.left_join(residents, "person_id").drop("person_id_right").mutate(
+        resident=ibis._.resident.fill_null(False))

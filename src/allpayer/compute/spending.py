@@ -1,0 +1,180 @@
+"""Incurred spending: final-action claim lines, service categories, spend per person-month.
+
+- A line's *incurred month* is the month of the claim's first date of service (``claim_start_date``; for
+  pharmacy ``dispensing_date``), wherever the care happened. Every line of a claim falls in the same month.
+- Service categories come from the ordered rules in ``refdata/service_categories.csv`` (first match wins);
+  the rules are compiled once into one ``CASE`` expression, so categorising is a single projection.
+- Financial target services are the categories a model counts (``CostSettings.financial_target_services``).
+- A claim's payer type comes from the enrollment month of the same person and payer; spend in a month with
+  no such enrollment keeps ``enrolled = False`` (reported, never dropped).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from allpayer.compute.calendar import month_index
+from allpayer.compute.final_action import final_action
+from allpayer.config.cost import FinancialTargetServices
+
+MONEY = "decimal(18, 2)"
+REFDATA = Path(__file__).resolve().parent.parent / "refdata"
+LINE_COLUMNS = ("claim_kind", "data_source", "claim_id", "family_id", "person_id", "payer", "incurred_date",
+                "incurred_month", "paid_date", "paid_on", "paid_month", "service_category_1", "service_category_2",
+                "allowed_amount", "paid_amount")
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    priority: int
+    claim_type: str
+    field: str
+    match: str
+    values: tuple[str, ...]
+    service_category_1: str
+    service_category_2: str
+
+
+@cache
+def category_rules() -> tuple[CategoryRule, ...]:
+    """The packaged service-category rules, in priority order."""
+    text = (REFDATA / "service_categories.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(text.splitlines())
+    rules = [CategoryRule(int(r["priority"]), r["claim_type"], r["field"], r["match"], tuple(r["values"].split()),
+                          r["service_category_1"], r["service_category_2"]) for r in rows]
+    return tuple(sorted(rules, key=lambda r: r.priority))
+
+
+def _condition(table: ir.Table, rule: CategoryRule, claim_type: ir.StringValue) -> ir.BooleanValue:
+    cond = claim_type == rule.claim_type
+    if rule.match == "any":
+        return cond
+    value = table[rule.field].upper()
+    if rule.match == "prefix":
+        test = ibis.or_(*[value.startswith(v.upper()) for v in rule.values])
+    elif rule.match == "equals":
+        test = value.isin([v.upper() for v in rule.values])
+    else:
+        raise ValueError(f"service category rule {rule.priority}: unknown match {rule.match!r}")
+    return cond & test.fill_null(False)
+
+
+def categorize(table: ir.Table, claim_type: ir.StringValue, rules: tuple[CategoryRule, ...] | None = None
+               ) -> ir.Table:
+    """Add ``service_category_1`` and ``service_category_2`` by the first matching rule (``other`` if none)."""
+    rules = rules or category_rules()
+    applicable = [r for r in rules if r.match == "any" or r.field in table.columns]
+    conds = [_condition(table, r, claim_type) for r in applicable]
+    level1 = ibis.cases(*[(c, r.service_category_1) for c, r in zip(conds, applicable, strict=True)], else_="other")
+    level2 = ibis.cases(*[(c, r.service_category_2) for c, r in zip(conds, applicable, strict=True)], else_="other")
+    return table.mutate(service_category_1=level1, service_category_2=level2)
+
+
+def _money(value: ir.Value) -> ir.Value:
+    return value.cast(MONEY).fill_null(0)
+
+
+def medical_lines(medical_claim: ir.Table, rules: tuple[CategoryRule, ...] | None = None) -> ir.Table:
+    fa = final_action(medical_claim)
+    fa = categorize(fa, fa.claim_type, rules)
+    return fa.select(
+        claim_kind=ibis.literal("medical"), data_source=fa.data_source, claim_id=fa.claim_id, family_id=fa.family_id,
+        person_id=fa.person_id, payer=fa.payer, incurred_date=fa.claim_start_date,
+        incurred_month=month_index(fa.claim_start_date), paid_date=fa.paid_date,
+        paid_on=ibis.coalesce(fa.paid_date, fa.file_date, fa.claim_start_date),
+        paid_month=month_index(ibis.coalesce(fa.paid_date, fa.file_date, fa.claim_start_date)),
+        service_category_1=fa.service_category_1, service_category_2=fa.service_category_2,
+        allowed_amount=_money(fa.allowed_amount), paid_amount=_money(fa.paid_amount),
+    )
+
+
+def pharmacy_lines(pharmacy_claim: ir.Table, rules: tuple[CategoryRule, ...] | None = None) -> ir.Table:
+    fa = final_action(pharmacy_claim)
+    fa = categorize(fa, ibis.literal("pharmacy"), rules)
+    return fa.select(
+        claim_kind=ibis.literal("pharmacy"), data_source=fa.data_source, claim_id=fa.claim_id,
+        family_id=fa.family_id, person_id=fa.person_id, payer=fa.payer, incurred_date=fa.dispensing_date,
+        incurred_month=month_index(fa.dispensing_date), paid_date=fa.paid_date,
+        paid_on=ibis.coalesce(fa.paid_date, fa.file_date, fa.dispensing_date),
+        paid_month=month_index(ibis.coalesce(fa.paid_date, fa.file_date, fa.dispensing_date)),
+        service_category_1=fa.service_category_1, service_category_2=fa.service_category_2,
+        allowed_amount=_money(fa.allowed_amount), paid_amount=_money(fa.paid_amount),
+    )
+
+
+def service_lines(medical_claim: ir.Table, pharmacy_claim: ir.Table | None = None,
+                  rules: tuple[CategoryRule, ...] | None = None) -> ir.Table:
+    """Final-action lines of both claim tables with incurred and paid month indexes and service categories.
+    ``paid_on`` (and its ``paid_month``) falls back to the file date, then the service date, when the paid date
+    is missing."""
+    lines = medical_lines(medical_claim, rules)
+    if pharmacy_claim is not None:
+        lines = lines.union(pharmacy_lines(pharmacy_claim, rules))
+    return lines
+
+
+def is_target_service(lines: ir.Table, services: FinancialTargetServices) -> ir.BooleanValue:
+    keep = lines.service_category_1.isin(services.include_categories)
+    if services.exclude_subcategories:
+        keep = keep & ~lines.service_category_2.isin(services.exclude_subcategories)
+    return keep
+
+
+def payer_months(enrollment_months: ir.Table) -> ir.Table:
+    """One payer type per person, payer and month (the first by name if a payer has two in a month)."""
+    return enrollment_months.group_by(["person_id", "payer", "month_index"]).aggregate(
+        payer_type=enrollment_months.payer_type.min())
+
+
+def payer_types(enrollment: ir.Table) -> ir.Table:
+    """A payer's usual payer type, for spend outside its enrollment months."""
+    return enrollment.group_by("payer").aggregate(fallback_payer_type=enrollment.payer_type.min())
+
+
+def incurred_spend(lines: ir.Table, enrollment_months: ir.Table, enrollment: ir.Table,
+                   services: FinancialTargetServices | None = None, paid_through: ir.DateValue | None = None
+                   ) -> ir.Table:
+    """Spend per person, incurred month, payer and service category.
+
+    ``enrollment_months`` has (person_id, payer, payer_type, month_index), e.g. ``any_day_member_months``.
+    Columns: person_id, payer, payer_type (the claim's), enrolled, month_index, year, month, claim_kind,
+    service_category_1, service_category_2, financial_target, allowed_amount, paid_amount, lines.
+    ``paid_through`` keeps only lines paid on or before that date (an as-of view for completion).
+    """
+    services = services or FinancialTargetServices()
+    if paid_through is not None:
+        paid_on = lines.paid_on if "paid_on" in lines.columns else ibis.coalesce(lines.paid_date, lines.incurred_date)
+        lines = lines.filter(paid_on <= paid_through)
+    grouped = lines.group_by(["person_id", "payer", "incurred_month", "claim_kind", "service_category_1",
+                              "service_category_2"]).aggregate(
+        allowed_amount=lines.allowed_amount.sum(), paid_amount=lines.paid_amount.sum(), lines=lines.count())
+    pm = payer_months(enrollment_months)
+    fallback = payer_types(enrollment)
+    joined = grouped.left_join(pm, [grouped.person_id == pm.person_id, grouped.payer == pm.payer,
+                                    grouped.incurred_month == pm.month_index])
+    joined = joined.left_join(fallback, joined.payer == fallback.payer)
+    out = joined.select(
+        person_id=joined.person_id, payer=joined.payer,
+        payer_type=ibis.coalesce(joined.payer_type, joined.fallback_payer_type, ibis.literal("other")),
+        enrolled=joined.payer_type.notnull(), month_index=joined.incurred_month,
+        claim_kind=joined.claim_kind, service_category_1=joined.service_category_1,
+        service_category_2=joined.service_category_2,
+        allowed_amount=joined.allowed_amount.cast(MONEY), paid_amount=joined.paid_amount.cast(MONEY),
+        lines=joined.lines.cast("int64"),
+    )
+    return out.mutate(year=(out.month_index // 12).cast("int64"), month=(out.month_index % 12 + 1).cast("int64"),
+                      financial_target=is_target_service(out, services))
+
+
+def spend_by_category(spend: ir.Table) -> ir.Table:
+    """Spend by year, payer type and service category (both levels), enrolled and not."""
+    return spend.group_by(["year", "payer_type", "enrolled", "service_category_1", "service_category_2",
+                           "financial_target"]).aggregate(
+        allowed_amount=spend.allowed_amount.sum().cast(MONEY), paid_amount=spend.paid_amount.sum().cast(MONEY),
+        lines=spend.lines.sum().cast("int64"))

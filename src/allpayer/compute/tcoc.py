@@ -1,0 +1,249 @@
+"""Total cost of care per member month and per beneficiary per year (domain.md §8.2).
+
+Inputs are tables, so either member-month convention can be passed:
+
+- ``spend``: :func:`allpayer.compute.spending.incurred_spend` (person, month, claim payer, category, amounts);
+- ``member_months``: (person_id, payer_type, month_index, year, weight), at most one row per person, month and
+  payer type; a person-month's spend is shared across its rows in proportion to ``weight`` (one primary payer
+  per month gives share 1);
+- optional ``completion`` (payer, incurred_month, completion_ratio) from :mod:`allpayer.compute.completion`;
+- optional ``attribution`` (person_id, year, aco_id, practice_id[, program]), ``person_hsa`` (person_id, hsa)
+  and ``risk`` (person_id, year, risk_score).
+
+PMPM = sum of spend / sum of member-month weights (member-month weighted); PBPY = 12 x PMPM. Truncation caps
+each person's annual spend at the nearest-rank percentile among persons of the same year and payer type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from allpayer.config.cost import CostSettings
+
+MONEY = "decimal(18, 2)"
+AMOUNTS = ("allowed", "paid")
+DIMENSIONS = ("total", "aco", "program", "hsa", "practice")
+
+
+def primary_member_months(enrollment_months: ir.Table, hierarchy: Sequence[str]) -> ir.Table:
+    """Interim primary-payer member months from any-day months: the first payer type of ``hierarchy`` covering
+    the person in the month, weight 1 (to be replaced by ``compute.enrollment``'s version)."""
+    rank = enrollment_months.payer_type.cases(*[(p, i) for i, p in enumerate(hierarchy)], else_=len(hierarchy))
+    ranked = enrollment_months.mutate(_rank=rank)
+    best = ranked.group_by(["person_id", "month_index"]).aggregate(_best=ranked._rank.min())
+    j = ranked.join(best, [ranked.person_id == best.person_id, ranked.month_index == best.month_index,
+                           ranked._rank == best._best])
+    return j.select("person_id", "payer_type", "month_index", "year").distinct().mutate(weight=ibis.literal(1.0))
+
+
+def completed_spend(spend: ir.Table, completion: ir.Table | None) -> ir.Table:
+    """Financial-target spend with completed amounts (``*_completed``; equal to paid-to-date without completion)."""
+    s = spend.filter(spend.financial_target)
+    if completion is None:
+        return s.mutate(allowed_completed=s.allowed_amount, paid_completed=s.paid_amount)
+    c = completion.select(_payer=completion.payer, _month=completion.incurred_month,
+                          _ratio=completion.completion_ratio)
+    j = s.left_join(c, [s.payer == c._payer, s.month_index == c._month])
+    ratio = ibis.coalesce(j._ratio, 1.0)
+    j = j.mutate(allowed_completed=(j.allowed_amount.cast("float64") * ratio).round(2).cast(MONEY),
+                 paid_completed=(j.paid_amount.cast("float64") * ratio).round(2).cast(MONEY))
+    return j.drop("_payer", "_month", "_ratio")
+
+
+SPEND_COLUMNS = ("allowed_amount", "paid_amount", "allowed_completed", "paid_completed")
+MEASURES = ("allowed", "paid", "allowed_completed", "paid_completed")
+
+
+def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table | None = None,
+                  own_payer_only: bool = False) -> ir.Table:
+    """One row per member-month row with its share of the person's spend in that month.
+
+    ``own_payer_only`` counts only claims of the row's own payer type (e.g. Medicare FFS claims for
+    Medicare beneficiaries, domain.md §8.3); such claims go wholly to that row."""
+    s = completed_spend(spend, completion)
+    by_type = s.group_by(["person_id", "month_index", "payer_type"]).aggregate(
+        **{m: s[c].sum().cast(MONEY) for m, c in zip(MEASURES, SPEND_COLUMNS, strict=True)})
+    by_type = by_type.rename(claim_payer_type="payer_type", _p="person_id", _m="month_index")
+    mm = member_months.select("person_id", "payer_type", "month_index", "year",
+                              weight=member_months.weight.cast("float64"))
+    total = mm.weight.sum().over(ibis.window(group_by=[mm.person_id, mm.month_index]))
+    mm = mm.mutate(share=mm.weight / total)
+    j = mm.left_join(by_type, [mm.person_id == by_type._p, mm.month_index == by_type._m])
+    zero = ibis.literal(0).cast(MONEY)
+    if own_payer_only:
+        own = j.claim_payer_type == j.payer_type
+        sums = {m: ibis.ifelse(own, j[m], zero).sum() for m in MEASURES}
+    else:
+        shared = {m: ibis.ifelse(j.share == 1.0, j[m], (j[m].cast("float64") * j.share).round(2).cast(MONEY))
+                  for m in MEASURES}
+        sums = {m: v.sum() for m, v in shared.items()}
+    keys = ["person_id", "payer_type", "month_index", "year", "weight"]
+    out = j.group_by([j[k] for k in keys]).aggregate(**sums)
+    return out.mutate(**{m: out[m].fill_null(0).cast(MONEY) for m in MEASURES})
+
+
+def unenrolled_spend(spend: ir.Table, member_months: ir.Table) -> ir.Table:
+    """Financial-target spend in person-months with no member month, by year and claim payer type."""
+    s = spend.filter(spend.financial_target)
+    keys = member_months.select("person_id", "month_index").distinct()
+    orphan = s.anti_join(keys, ["person_id", "month_index"])
+    return orphan.group_by(["year", "payer_type"]).aggregate(
+        persons=orphan.person_id.nunique().cast("int64"), allowed=orphan.allowed_amount.sum().cast(MONEY),
+        paid=orphan.paid_amount.sum().cast(MONEY), lines=orphan.lines.sum().cast("int64"))
+
+
+def person_years(pm: ir.Table) -> ir.Table:
+    """Member months and spend per person, year and payer type."""
+    amounts = [c for c in ("allowed", "paid", "allowed_completed", "paid_completed") if c in pm.columns]
+    return pm.group_by(["person_id", "year", "payer_type"]).aggregate(
+        member_months=pm.weight.sum(), **{c: pm[c].sum().cast(MONEY) for c in amounts})
+
+
+def truncate(py: ir.Table, percentile: float | None) -> ir.Table:
+    """Add ``allowed_truncated`` / ``paid_truncated``: completed annual spend capped at the nearest-rank
+    ``percentile`` (value at rank ceil(p x n), ascending) among persons of the same year and payer type."""
+    if percentile is None:
+        return py.mutate(allowed_truncated=py.allowed_completed, paid_truncated=py.paid_completed,
+                         allowed_cap=ibis.null("decimal(18, 2)"), paid_cap=ibis.null("decimal(18, 2)"))
+    n = py.person_id.count().over(ibis.window(group_by=[py.year, py.payer_type]))
+    out = py.mutate(_rank_at=(n.cast("float64") * percentile).ceil().cast("int64"))
+    for amt in AMOUNTS:
+        col = out[f"{amt}_completed"]
+        rn = ibis.row_number().over(ibis.window(group_by=[out.year, out.payer_type],
+                                                order_by=[col, out.person_id])) + 1
+        out = out.mutate(**{f"_rn_{amt}": rn})
+        at = ibis.ifelse(out[f"_rn_{amt}"] == out._rank_at, out[f"{amt}_completed"], ibis.null(MONEY))
+        cap = at.max().over(ibis.window(group_by=[out.year, out.payer_type]))
+        out = out.mutate(**{f"{amt}_cap": cap})
+        out = out.mutate(**{f"{amt}_truncated": ibis.least(out[f"{amt}_completed"], out[f"{amt}_cap"])
+                            .cast(MONEY)})
+    return out.drop("_rank_at", "_rn_allowed", "_rn_paid")
+
+
+def _with_dimensions(py: ir.Table, attribution: ir.Table | None, person_hsa: ir.Table | None,
+                     risk: ir.Table | None) -> ir.Table:
+    out = py
+    if attribution is not None:
+        a = attribution
+        prog = a.program if "program" in a.columns else ibis.null("string")
+        a = a.select(_p=a.person_id, _y=a.year, aco_id=a.aco_id, practice_id=a.practice_id, program=prog)
+        j = out.left_join(a, [out.person_id == a._p, out.year == a._y])
+        out = j.drop("_p", "_y")
+    else:
+        out = out.mutate(aco_id=ibis.null("string"), practice_id=ibis.null("string"), program=ibis.null("string"))
+    if person_hsa is not None:
+        h = person_hsa.select(_p=person_hsa.person_id, hsa=person_hsa.hsa)
+        out = out.left_join(h, out.person_id == h._p).drop("_p")
+    else:
+        out = out.mutate(hsa=ibis.null("string"))
+    if risk is not None:
+        r = risk.select(_p=risk.person_id, _y=risk.year, risk_score=risk.risk_score.cast("float64"))
+        out = out.left_join(r, [out.person_id == r._p, out.year == r._y]).drop("_p", "_y")
+    else:
+        out = out.mutate(risk_score=ibis.null("float64"))
+    unknown = ibis.literal("(none)")
+    return out.mutate(
+        aco=ibis.ifelse(out.aco_id.notnull(), "aco", "not_attributed"),
+        program=out.program.fill_null(unknown), hsa=out.hsa.fill_null(unknown),
+        practice=out.practice_id.fill_null(unknown), total=ibis.literal("all"),
+    )
+
+
+def _summarise(t: ir.Table, dimension: str, amount: str) -> ir.Table:
+    mm = t.member_months.sum()
+    headline = t[f"{amount}_truncated"].sum()
+    risk_mm = (t.risk_score * t.member_months).sum()
+    risk_w = ibis.ifelse(t.risk_score.notnull(), t.member_months, 0.0).sum()
+    g = t.group_by(["year", "payer_type", t[dimension].name("group")]).aggregate(
+        persons=t.person_id.nunique().cast("int64"), member_months=mm,
+        allowed=t.allowed.sum().cast(MONEY), paid=t.paid.sum().cast(MONEY),
+        allowed_completed=t.allowed_completed.sum().cast(MONEY), paid_completed=t.paid_completed.sum().cast(MONEY),
+        tcoc=headline.cast(MONEY), _risk=risk_mm, _risk_w=risk_w)
+    pmpm = ibis.ifelse(g.member_months > 0, g.tcoc.cast("float64") / g.member_months, ibis.null("float64"))
+    mean_risk = ibis.ifelse(g._risk_w > 0, g._risk / g._risk_w, ibis.null("float64"))
+    return g.mutate(
+        dimension=ibis.literal(dimension), member_months=g.member_months.round(6),
+        allowed_pmpm=(g.allowed.cast("float64") / g.member_months).round(4),
+        paid_pmpm=(g.paid.cast("float64") / g.member_months).round(4),
+        tcoc_pmpm=pmpm.round(4), tcoc_pbpy=(pmpm * 12).round(4), mean_risk=mean_risk.round(6),
+        risk_adjusted_pmpm=(pmpm / mean_risk).round(4),
+    ).drop("_risk", "_risk_w")
+
+
+def tcoc(spend: ir.Table, member_months: ir.Table, settings: CostSettings | None = None,
+         completion: ir.Table | None = None, attribution: ir.Table | None = None,
+         person_hsa: ir.Table | None = None, risk: ir.Table | None = None,
+         dimensions: Sequence[str] = DIMENSIONS, own_payer_only: bool = False) -> ir.Table:
+    """TCOC by year, payer type (plus ``all_payer``) and each dimension (long format: ``dimension``, ``group``).
+
+    ``tcoc`` is the headline amount (``settings.amount``, completed, truncated if configured); ``tcoc_pmpm``,
+    ``tcoc_pbpy`` and ``risk_adjusted_pmpm`` (PMPM / member-month-weighted mean risk score) derive from it."""
+    settings = settings or CostSettings()
+    pm = person_months(spend, member_months, completion, own_payer_only)
+    py = truncate(person_years(pm), settings.truncation.percentile)
+    py = _with_dimensions(py, attribution, person_hsa, risk)
+    allp = py.filter(py.payer_type.isin(settings.all_payer_payer_types)).mutate(payer_type=ibis.literal("all_payer"))
+    both = py.union(allp.select(*py.columns))
+    parts = [_summarise(both, d, settings.amount) for d in dimensions]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.union(p)
+    return out.select("year", "payer_type", "dimension", "group", *[c for c in out.columns if c not in
+                                                                   ("year", "payer_type", "dimension", "group")])
+
+
+def attribution_by_year(attribution: ir.Table) -> ir.Table:
+    """(person_id, year, aco_id, practice_id, program) from ``compute.attribution``'s table: the attributed row
+    of the latest period, the first program by id when a person is attributed in several."""
+    a = attribution.filter(attribution.attributed)
+    w = ibis.window(group_by=[a.person_id, a.year], order_by=[ibis.desc(a.period), a.program_id])
+    a = a.mutate(_rn=ibis.row_number().over(w))
+    a = a.filter(a._rn == 0)
+    return a.select("person_id", "year", "aco_id", "practice_id", program=a.program_id)
+
+
+def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollment: ir.Table, person: ir.Table,
+             member_months: ir.Table, settings: CostSettings, as_of: dt.date,
+             attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
+             with_risk: bool = True, materialize: Callable[[str, ir.Table], ir.Table] | None = None
+             ) -> dict[str, ir.Table]:
+    """Spending, completion, risk, TCOC (all payers and Medicare own-payer) and unenrolled spend as of a
+    paid-through date. ``member_months``: (person_id, payer_type, month_index, year, weight).
+
+    ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
+    keep = materialize or (lambda _name, expr: expr)
+    from allpayer.compute.completion import chain_ladder, payer_exposure
+    from allpayer.compute.member_months import any_day_member_months
+    from allpayer.compute.risk import claim_diagnoses, risk_scores
+    from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
+
+    lines = service_lines(medical_claim, pharmacy_claim)
+    months = any_day_member_months(enrollment)
+    lines = keep("cost_lines", lines)
+    member_months = keep("cost_member_months", member_months)
+    spend = keep("cost_spend", incurred_spend(lines, months, enrollment, settings.financial_target_services,
+                                              ibis.literal(as_of)))
+    target = lines.filter(lines.service_category_1.isin(settings.financial_target_services.include_categories))
+    segments = ("payer", "service_category_1") if settings.completion.by_category else ("payer",)
+    completion, factors = chain_ladder(target, as_of, settings.completion, segments, payer_exposure(months))
+    completion = keep("cost_completion", completion)
+    ratios = completion.select("payer", "incurred_month", "completion_ratio") if not settings.completion.by_category \
+        else None
+    out = {"cost_spend_by_category": spend_by_category(spend), "cost_completion": completion,
+           "cost_completion_factor": factors, "tcoc_unenrolled": unenrolled_spend(spend, member_months)}
+    risk = None
+    if with_risk:
+        py = person_years(person_months(spend, member_months, ratios))
+        py = py.mutate(tcoc=py[f"{settings.amount}_completed"])
+        dx = claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset)
+        risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk))
+        out["risk_score"] = risk
+    out["tcoc"] = tcoc(spend, member_months, settings, ratios, attribution, person_hsa, risk)
+    medicare_mm = member_months.filter(member_months.payer_type.isin(settings.medicare_payer_types))
+    out["tcoc_medicare"] = tcoc(spend, medicare_mm, settings, ratios, attribution, person_hsa, risk,
+                                dimensions=["total", "aco"], own_payer_only=True)
+    return {k: v.mutate(as_of_date=ibis.literal(as_of)) if k.startswith("tcoc") else v for k, v in out.items()}

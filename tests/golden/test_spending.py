@@ -1,0 +1,91 @@
+"""Incurred spending, hand-worked: incurred month by first date of service, final action, categories,
+financial target services and spend outside enrollment. Runs on DuckDB and PySpark."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from allpayer.compute.member_months import any_day_member_months
+from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
+from tests.cost_builders import enrollment, med, medical, pharmacy, runner, rx, span
+
+
+@pytest.fixture
+def run(backend, make_context):
+    return runner(backend, make_context)
+
+
+SPANS = [span("A", "2019-01-01", "2020-12-31"), span("B", "2019-01-01", "2019-06-30", "commercial", "bcbs")]
+
+
+def _spend(run, claims, drugs=(), spans=SPANS):
+    e = enrollment(spans)
+    lines = service_lines(medical(claims), pharmacy(list(drugs)) if drugs else None)
+    return run(incurred_spend(lines, any_day_member_months(e), e))
+
+
+def test_incurred_month_is_the_first_date_of_service_at_a_year_edge(run):
+    # Service 31 Dec 2019 to 2 Jan 2020, paid 10 Feb 2020: incurred in December 2019 (year 2019, month 12),
+    # whatever the end or paid dates. A claim starting 1 Jan 2020 falls in January 2020.
+    rows = _spend(run, [med("c1", "A", "2019-12-31", "100.00", paid_date="2020-02-10", claim_end_date="2020-01-02"),
+                        med("c2", "A", "2020-01-01", "40.00")])
+    got = sorted((r["year"], r["month"], r["allowed_amount"]) for r in rows)
+    assert got == [(2019, 12, Decimal("100.00")), (2020, 1, Decimal("40.00"))]
+
+
+def test_adjustments_and_reversals_use_the_final_version(run):
+    # c1: original 100 (2 lines 60 + 40) adjusted to one line of 120 -> 120, not 220.
+    # c2: original 80 reversed -> nothing. Total March 2019 spend = 120.00.
+    claims = [med("c1", "A", "2019-03-05", "60.00", line=1, file_date="2019-04-01"),
+              med("c1", "A", "2019-03-05", "40.00", line=2, file_date="2019-04-01"),
+              med("c1a", "A", "2019-03-05", "120.00", status="adjustment", original="c1", file_date="2019-05-01"),
+              med("c2", "A", "2019-03-07", "80.00", file_date="2019-04-01"),
+              med("c2r", "A", "2019-03-07", "-80.00", status="reversal", original="c2", file_date="2019-05-01")]
+    rows = _spend(run, claims)
+    assert sum(r["allowed_amount"] for r in rows) == Decimal("120.00")
+    assert sum(r["lines"] for r in rows) == 1
+
+
+def test_service_categories_and_financial_target_services(run):
+    # Rules in refdata/service_categories.csv, first match wins. Pharmacy is not a target service.
+    claims = [
+        med("ip", "A", "2019-02-01", "1000.00", claim_type="institutional", bill_type_code="111"),
+        med("er", "A", "2019-02-01", "300.00", claim_type="institutional", bill_type_code="131",
+            revenue_center_code="0450"),
+        med("ov", "A", "2019-02-01", "90.00", hcpcs_code="99213", place_of_service_code="11"),
+        med("th", "A", "2019-02-01", "70.00", hcpcs_code="99213", place_of_service_code="02"),
+        med("lb", "A", "2019-02-01", "15.00", hcpcs_code="80053", place_of_service_code="81"),
+        med("dm", "A", "2019-02-01", "200.00", hcpcs_code="E0601", place_of_service_code="12"),
+        med("hh", "A", "2019-02-01", "400.00", claim_type="institutional", bill_type_code="0321"),
+    ]
+    rows = _spend(run, claims, [rx("r1", "A", "2019-02-03", "55.00")])
+    got = {(r["service_category_1"], r["service_category_2"]): (r["allowed_amount"], r["financial_target"])
+           for r in rows}
+    assert got == {
+        ("inpatient", "acute_inpatient"): (Decimal("1000.00"), True),
+        ("outpatient", "emergency"): (Decimal("300.00"), True),
+        ("professional", "office_visit"): (Decimal("90.00"), True),
+        ("professional", "telehealth"): (Decimal("70.00"), True),
+        ("professional", "lab"): (Decimal("15.00"), True),
+        ("other", "dme"): (Decimal("200.00"), True),
+        ("other", "home_health"): (Decimal("400.00"), True),
+        ("pharmacy", "retail_pharmacy"): (Decimal("55.00"), False),
+    }
+
+
+def test_spend_outside_enrollment_is_reported_not_dropped(run):
+    # B is covered by bcbs (commercial) January-June 2019; a bcbs claim in August 2019 keeps its 50.00 with
+    # enrolled = False and the payer's usual type (commercial).
+    rows = _spend(run, [med("b1", "B", "2019-05-10", "30.00", payer="bcbs"),
+                        med("b2", "B", "2019-08-10", "50.00", payer="bcbs")])
+    got = sorted((r["month"], r["enrolled"], r["payer_type"], r["allowed_amount"]) for r in rows)
+    assert got == [(5, True, "commercial", Decimal("30.00")), (8, False, "commercial", Decimal("50.00"))]
+
+
+def test_spend_by_category_rolls_up(run):
+    e = enrollment(SPANS)
+    lines = service_lines(medical([med("a", "A", "2019-02-01", "10.00"), med("b", "A", "2019-07-01", "5.50")]))
+    rows = run(spend_by_category(incurred_spend(lines, any_day_member_months(e), e)))
+    assert [(r["year"], r["allowed_amount"], r["lines"]) for r in rows] == [(2019, Decimal("15.50"), 2)]

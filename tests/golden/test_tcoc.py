@@ -1,0 +1,121 @@
+"""Total cost of care, hand-worked (DuckDB and PySpark): member-month weighting, all-payer roll-up,
+truncation, partial months, own-payer spend, completion, dimensions, risk adjustment, unenrolled spend."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from allpayer.compute.member_months import any_day_member_months
+from allpayer.compute.spending import incurred_spend, service_lines
+from allpayer.compute.tcoc import primary_member_months, tcoc, unenrolled_spend
+from allpayer.config.cost import CostSettings, Truncation
+from tests.cost_builders import enrollment, med, medical, member_months, months_of, runner, span
+
+SPANS = [span("A", "2019-01-01", "2020-12-31"),
+         span("B", "2019-01-01", "2019-06-30", "commercial", "bcbs"),
+         span("C", "2019-01-01", "2019-12-31", "commercial", "bcbs"),
+         span("D", "2020-01-01", "2020-12-31"), span("D", "2020-01-01", "2020-12-31", "commercial", "bcbs")]
+CLAIMS = [med("a1", "A", "2019-02-10", "1200.00"),
+          med("b1", "B", "2019-03-10", "600.00", payer="bcbs"),
+          med("c1", "C", "2019-07-10", "12000.00", payer="bcbs"),
+          med("d1", "D", "2020-01-10", "100.00"), med("d2", "D", "2020-01-11", "60.00", payer="bcbs"),
+          med("e1", "E", "2019-05-01", "75.00", payer="bcbs")]
+# 2019: A medicare 12 months, B commercial 6 months (Jan-Jun), C commercial 12 months.
+# 2020 January: D half Medicare, half commercial (a partial-month convention), weights 0.5 + 0.5.
+MM = (months_of("A", "medicare", 2019, range(1, 13)) + months_of("B", "commercial", 2019, range(1, 7))
+      + months_of("C", "commercial", 2019, range(1, 13))
+      + [("D", "medicare", 2020, 1, 0.5), ("D", "commercial", 2020, 1, 0.5)])
+
+
+@pytest.fixture
+def run(backend, make_context):
+    return runner(backend, make_context)
+
+
+def _spend():
+    e = enrollment(SPANS)
+    return incurred_spend(service_lines(medical(CLAIMS)), any_day_member_months(e), e)
+
+
+def _rows(run, expr, dimension="total"):
+    return {(r["year"], r["payer_type"], r["group"]): r for r in run(expr) if r["dimension"] == dimension}
+
+
+def test_member_month_weighted_tcoc_and_partial_months(run):
+    rows = _rows(run, tcoc(_spend(), member_months(MM), dimensions=["total"]))
+    # Commercial 2019: (600 + 12000) / (6 + 12) mm = 700.00 PMPM, PBPY 8400. Medicare 1200 / 12 = 100 PMPM.
+    com, mcr = rows[(2019, "commercial", "all")], rows[(2019, "medicare", "all")]
+    allp = rows[(2019, "all_payer", "all")]
+    assert (com["tcoc"], com["member_months"], com["tcoc_pmpm"], com["tcoc_pbpy"]) == (
+        Decimal("12600.00"), 18.0, 700.0, 8400.0)
+    assert (mcr["tcoc"], mcr["tcoc_pmpm"], mcr["persons"]) == (Decimal("1200.00"), 100.0, 1)
+    # All-payer 2019 is member-month weighted: 13800 / 30 = 460 PMPM (not the mean of person PMPMs, 400).
+    assert (allp["tcoc"], allp["member_months"], allp["tcoc_pmpm"], allp["persons"]) == (
+        Decimal("13800.00"), 30.0, 460.0, 3)
+    # D, January 2020: 160 of spend shared by weight 0.5 / 0.5 -> 80 under each payer type, 0.5 mm each.
+    d_m, d_c = rows[(2020, "medicare", "all")], rows[(2020, "commercial", "all")]
+    assert (d_m["tcoc"], d_m["member_months"], d_m["tcoc_pmpm"]) == (Decimal("80.00"), 0.5, 160.0)
+    assert d_c["tcoc"] == Decimal("80.00")
+    assert rows[(2020, "all_payer", "all")]["tcoc"] == Decimal("160.00")
+
+
+def test_own_payer_spend_for_the_medicare_series(run):
+    # own_payer_only: D's Medicare row takes only the Medicare claim (100) and the commercial row the bcbs one (60).
+    rows = _rows(run, tcoc(_spend(), member_months(MM), dimensions=["total"], own_payer_only=True))
+    assert rows[(2020, "medicare", "all")]["tcoc"] == Decimal("100.00")
+    assert rows[(2020, "commercial", "all")]["tcoc"] == Decimal("60.00")
+
+
+def test_truncation_at_a_percentile(run):
+    # Commercial 2019 persons sorted: B 600, C 12000; nearest rank of the 50th percentile = ceil(0.5 x 2) = 1
+    # -> cap 600; C is cut to 600: (600 + 600) / 18 mm = 66.6667 PMPM. Medicare (one person): cap = own spend.
+    settings = CostSettings(truncation=Truncation(percentile=0.5))
+    rows = _rows(run, tcoc(_spend(), member_months(MM), settings, dimensions=["total"]))
+    com = rows[(2019, "commercial", "all")]
+    assert (com["tcoc"], com["allowed_completed"], com["tcoc_pmpm"]) == (
+        Decimal("1200.00"), Decimal("12600.00"), 66.6667)
+    assert rows[(2019, "medicare", "all")]["tcoc"] == Decimal("1200.00")
+
+
+def test_completion_dimensions_and_risk(run):
+    # Completion: bcbs July 2019 ratio 1.1 -> C's 12000 completes to 13200; commercial 2019 = 13800 / 18.
+    completion = ibis.memtable(pa.table({"payer": ["bcbs"], "incurred_month": pa.array([2019 * 12 + 6], pa.int64()),
+                                         "completion_ratio": [1.1]}))
+    attribution = ibis.memtable(pa.table({"person_id": ["A"], "year": pa.array([2019], pa.int64()),
+                                          "aco_id": ["ACO1"], "practice_id": ["X"], "program": ["medicare_aco"]}))
+    hsa = ibis.memtable(pa.table({"person_id": ["A", "B", "C"], "hsa": ["Burlington", "Rutland", "Rutland"]}))
+    risk = ibis.memtable(pa.table({"person_id": ["A", "B", "C"], "year": pa.array([2019] * 3, pa.int64()),
+                                   "risk_score": [2.0, 1.0, 1.0]}))
+    expr = tcoc(_spend(), member_months(MM), completion=completion, attribution=attribution, person_hsa=hsa,
+                risk=risk)
+    com = _rows(run, expr)[(2019, "commercial", "all")]
+    assert (com["allowed"], com["tcoc"], com["tcoc_pmpm"]) == (Decimal("12600.00"), Decimal("13800.00"),
+                                                                766.6667)
+    # ACO vs not attributed (all payers, 2019): A 1200 / 12 mm = 100 PMPM; B + C 13800 / 18 = 766.6667.
+    aco = _rows(run, expr, "aco")
+    assert aco[(2019, "all_payer", "aco")]["tcoc_pmpm"] == 100.0
+    assert aco[(2019, "all_payer", "not_attributed")]["tcoc_pmpm"] == 766.6667
+    assert _rows(run, expr, "practice")[(2019, "all_payer", "X")]["member_months"] == 12.0
+    assert _rows(run, expr, "program")[(2019, "medicare", "medicare_aco")]["persons"] == 1
+    rut = _rows(run, expr, "hsa")[(2019, "commercial", "Rutland")]
+    assert rut["tcoc"] == Decimal("13800.00")
+    # Risk: Medicare 2019 PMPM 100 / mean risk 2.0 = 50; all-payer mean risk (2 x 12 + 1 x 18) / 30 = 1.4.
+    total = _rows(run, expr)
+    assert total[(2019, "medicare", "all")]["risk_adjusted_pmpm"] == 50.0
+    assert total[(2019, "all_payer", "all")]["mean_risk"] == pytest.approx(1.4)
+
+
+def test_unenrolled_spend_and_interim_primary_payer(run):
+    # E has a 75.00 claim and no enrollment at all: reported by year and claim payer type.
+    rows = run(unenrolled_spend(_spend(), member_months(MM)))
+    assert [(r["year"], r["payer_type"], r["allowed"], r["persons"]) for r in rows] == [
+        (2019, "commercial", Decimal("75.00"), 1)]
+    # Interim primary payer: D is in Medicare and commercial in 2020 -> Medicare first in the hierarchy.
+    e = enrollment(SPANS)
+    pm = run(primary_member_months(any_day_member_months(e), CostSettings().primary_payer_hierarchy))
+    d2020 = {r["payer_type"] for r in pm if r["person_id"] == "D" and r["year"] == 2020}
+    assert d2020 == {"medicare"} and sum(1 for r in pm if r["person_id"] == "D") == 12

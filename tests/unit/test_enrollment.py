@@ -1,0 +1,72 @@
+"""Member months (both conventions), deaths, merged spans, primary payer and residency."""
+
+from __future__ import annotations
+
+import ibis
+import pytest
+
+from allpayer.compute.enrollment import member_months, primary_payer, primary_payer_months, residency
+from tests.attribution_builders import memtables, person, span, tables
+
+
+def _mm(persons, spans, convention="any_day", keys=None):
+    t = memtables(tables(persons, spans, [], []))
+    kw = {"keys": keys} if keys else {}
+    rows = member_months(t["enrollment"], t["person"], convention, **kw).to_pyarrow().to_pylist()
+    return {(r.get("payer_type", ""), r["year"], r["month"]): r for r in rows}
+
+
+def test_any_day_and_partial_months():
+    # 2020-01-15 .. 2020-03-10: Jan 17/31 days, Feb 29/29 (leap year), Mar 10/31.
+    spans = [span("a", "2020-01-15", "2020-03-10")]
+    anyday = _mm([person("a")], spans)
+    partial = _mm([person("a")], spans, "partial")
+    assert [anyday[("medicare", 2020, m)]["member_month"] for m in (1, 2, 3)] == [1.0, 1.0, 1.0]
+    assert [partial[("medicare", 2020, m)]["days_covered"] for m in (1, 2, 3)] == [17, 29, 10]
+    assert partial[("medicare", 2020, 1)]["member_month"] == pytest.approx(17 / 31)
+    assert partial[("medicare", 2020, 3)]["member_month"] == pytest.approx(10 / 31)
+
+
+def test_overlapping_sources_count_once_and_death_ends_coverage():
+    # Two feeds deliver overlapping spans (Jan 1..Feb 15 and Feb 1..Apr 30): Feb counts 29 days, not 44.
+    # Death on 2020-03-05 ends coverage: March has 5 days, April none.
+    spans = [span("a", "2020-01-01", "2020-02-15", source="x"), span("a", "2020-02-01", "2020-04-30", source="y")]
+    out = _mm([person("a", death="2020-03-05")], spans, "partial")
+    assert {k[2]: v["days_covered"] for k, v in out.items()} == {1: 31, 2: 29, 3: 5}
+
+
+def test_starting_after_death_counts_nothing():
+    out = _mm([person("a", death="2019-12-31")], [span("a", "2020-01-01", "2020-12-31")])
+    assert out == {}
+
+
+def test_unknown_convention_is_an_error():
+    t = memtables(tables([person("a")], [span("a", "2020-01-01", "2020-01-31")], [], []))
+    with pytest.raises(ValueError, match="member-month convention"):
+        member_months(t["enrollment"], t["person"], "weekly")
+
+
+def test_primary_payer_hierarchy_and_person_months():
+    # Jan: Medicaid + Medicare (dual) -> Medicare. Feb: Medicaid 1..14, commercial 15..29 -> Medicaid (higher in
+    # the hierarchy); the person's partial member month is the union of coverage: 29/29 = 1.
+    # A custom hierarchy putting commercial first flips February.
+    spans = [span("a", "2020-01-01", "2020-02-14", "medicaid"), span("a", "2020-01-01", "2020-01-31", "medicare"),
+             span("a", "2020-02-15", "2020-02-29", "commercial", payer="bcbsvt", plan="bcbsvt_qhp_gold")]
+    t = memtables(tables([person("a")], spans, [], []))
+    res = residency(t["person"], ["VT"], ibis.memtable({"zip5": ["05401"], "hsa": ["Burlington"]}))
+    rows = primary_payer_months(t["enrollment"], t["person"], ["medicare", "medicaid", "commercial"], "partial", res)
+    got = {r["month"]: (r["payer_type"], r["member_month"], r["coverages"], r["resident"], r["hsa"])
+           for r in rows.to_pyarrow().to_pylist()}
+    assert got == {1: ("medicare", 1.0, 2, True, "Burlington"), 2: ("medicaid", 1.0, 2, True, "Burlington")}
+    cov = member_months(t["enrollment"], t["person"], "partial")
+    flipped = primary_payer(cov, ["commercial", "medicaid", "medicare"]).to_pyarrow().to_pylist()
+    assert {r["month"]: r["payer_type"] for r in flipped} == {1: "medicaid", 2: "commercial"}
+
+
+def test_residency_by_state_and_zip():
+    persons = [person("a", "VT", "05401"), person("b", "Vermont", "05999"), person("c", "NH", "03755"),
+               {**person("d"), "state": None}]
+    t = memtables(tables(persons, [], [], []))
+    res = residency(t["person"], ["vt", "VERMONT"], ibis.memtable({"zip5": ["05401"], "hsa": ["Burlington"]}))
+    got = {r["person_id"]: (r["resident"], r["hsa"]) for r in res.to_pyarrow().to_pylist()}
+    assert got == {"a": (True, "Burlington"), "b": (True, "unknown"), "c": (False, None), "d": (False, None)}

