@@ -141,13 +141,7 @@ class Context:
         inputs = self.attribution_inputs()
         stage = self.warehouse.materialize if publish else (lambda name, expr: expr)
         out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
-        if not publish:
-            return out
-        try:
-            self.warehouse.publish(out)
-        finally:
-            self.warehouse.drop_scratch()
-        return {name: self.table(name) for name in out}
+        return self._publish(out) if publish else out
 
     def scale(self, pack: str | Path = "vermont", years: list[int] | None = None,
               publish: bool = True) -> dict[str, ir.Table]:
@@ -207,13 +201,7 @@ class Context:
         att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
                        att, hsa, with_risk, self.warehouse.materialize)
-        if not publish:
-            return out
-        try:
-            self.warehouse.publish(out)
-        finally:
-            self.warehouse.drop_scratch()
-        return {name: self.table(name) for name in out}
+        return self._publish(out) if publish else out
 
     def growth(self, pack: str | Path = "vermont", national: ir.Table | None = None,
                publish: bool = True) -> ir.Table:
@@ -232,6 +220,14 @@ class Context:
             return out
         self.warehouse.publish({"growth": out})
         return self.table("growth")
+
+    def _publish(self, out: dict[str, ir.Table]) -> dict[str, ir.Table]:
+        """Store computed tables in the workspace (scratch tables go either way) and return them."""
+        try:
+            self.warehouse.publish(out)
+        finally:
+            self.warehouse.drop_scratch()
+        return {name: self.table(name) for name in out}
 
     def close(self) -> None:
         if self._warehouse is not None:
