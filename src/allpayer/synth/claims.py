@@ -273,14 +273,19 @@ def flu_shots(ch: Chunk, b: Builder) -> None:
                           {"claim": np.arange(m), "hcpcs": np.where(medicare, hc("G0008"), hc("90471"))}]))
 
 
-def specialist_visits(ch: Chunk, b: Builder) -> None:
-    r = ch.r
-    rate = np.where(ch.child, 0.3, np.where(ch.senior, 4.0, 1.3)) * ch.risk ** 0.8
+def _covered_events(ch: Chunk, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events drawn at ``rate`` per person: (person, service day, paying product), covered days only."""
     n = ch.counts(rate)
     p = np.repeat(np.arange(len(n)), n)
     days = ch.service_days(p)
     ok, prod, _ = _keep(ch, p, days)
-    p, days, prod = p[ok], days[ok], prod[ok]
+    return p[ok], days[ok], prod[ok]
+
+
+def specialist_visits(ch: Chunk, b: Builder) -> None:
+    r = ch.r
+    rate = np.where(ch.child, 0.3, np.where(ch.senior, 4.0, 1.3)) * ch.risk ** 0.8
+    p, days, prod = _covered_events(ch, rate)
     m = len(p)
     names = [s[0] for s in codes.SPECIALTIES]
     weights = np.tile(np.array([1.0, 0.6, 0.4, 0.6, 1.5, 0.6, 1.2, 0.8, 0.6, 1.0]), (m, 1))
@@ -344,11 +349,7 @@ def therapy(ch: Chunk, b: Builder) -> None:
 def labs(ch: Chunk, b: Builder) -> None:
     r = ch.r
     rate = (np.where(ch.child, 0.3, np.where(ch.senior, 2.4, 1.2)) + ch.cond[:, 0]) * ch.risk ** 0.5
-    n = ch.counts(rate)
-    p = np.repeat(np.arange(len(n)), n)
-    days = ch.service_days(p)
-    ok, prod, _ = _keep(ch, p, days)
-    p, days, prod = p[ok], days[ok], prod[ok]
+    p, days, prod = _covered_events(ch, rate)
     m = len(p)
     lab = ch.prov.pick(r, ch.hsa[p], Role.LAB)
     has = ch.cond[p].any(axis=1)
@@ -380,11 +381,7 @@ def _institutional(ch: Chunk, b: Builder, p: np.ndarray, kind: str, start: np.nd
 def imaging(ch: Chunk, b: Builder) -> None:
     r = ch.r
     rate = np.where(ch.child, 0.1, np.where(ch.senior, 0.7, 0.35)) * ch.risk ** 0.5
-    n = ch.counts(rate)
-    p = np.repeat(np.arange(len(n)), n)
-    days = ch.service_days(p)
-    ok, prod, _ = _keep(ch, p, days)
-    p, days, prod = p[ok], days[ok], prod[ok]
+    p, days, prod = _covered_events(ch, rate)
     m = len(p)
     study = choice(r, m, [0.45, 0.25, 0.15, 0.15])
     study = np.where((study == 3) & ~(ch.female[p] & (ch.age[p] >= 40)), 0, study)
@@ -405,11 +402,7 @@ def emergency(ch: Chunk, b: Builder) -> None:
     r = ch.r
     rate = (np.where(ch.child, 0.3, np.where(ch.senior, 0.62, 0.38)) * ch.risk ** 0.7
             * (1 + 1.5 * ch.cond[:, 4] + 0.8 * ch.cond[:, 3]))
-    n = ch.counts(rate)
-    p = np.repeat(np.arange(len(n)), n)
-    days = ch.service_days(p)
-    ok, prod, _ = _keep(ch, p, days)
-    p, days, prod = p[ok], days[ok], prod[ok]
+    p, days, prod = _covered_events(ch, rate)
     m = len(p)
     u = r.random(m)
     aod = (ch.cond[p, 4] & (u < 0.3)) | (u > 0.985)
