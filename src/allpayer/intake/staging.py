@@ -187,6 +187,6 @@ def _as_string(array: pa.Array) -> pa.Array:
     if pa.types.is_boolean(array.type):
         return pc.if_else(array, "true", "false")
     if pa.types.is_floating(array.type):
-        # Money in float columns: render with two decimals so 0.1+0.2 style noise cannot leak.
+        # Money in float columns: round to 6 places so 0.1+0.2 style noise does not reach the decimal parse.
         return pc.round(array, 6).cast(pa.string())
     return array.cast(pa.string())
