@@ -9,7 +9,7 @@ Builds the data directly in DuckDB (SQL with a fixed seed; no synth package), th
 
 Prints seconds, rows and the process's peak RSS after each step; makes no assertions.
 
-    python bench/bench_attribution.py [--persons 630000] [--lines 20000000] [--threads N] [--memory-limit 10GB]
+    python bench/bench_attribution.py [--persons 630000] [--lines 20000000] [--threads N] [--memory-limit 1500MB]
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=20_000_000)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--year", type=int, default=2019)
-    parser.add_argument("--memory-limit", default="10GB", help="DuckDB memory_limit (spills to disk beyond it)")
+    parser.add_argument("--memory-limit", default="1500MB", help="DuckDB memory_limit (spills to disk beyond it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         con = ibis.duckdb.connect(str(Path(tmp) / "bench.duckdb"))
@@ -175,11 +175,12 @@ def main() -> None:
         print(f"  member-month rows {mm.count().execute():,}")
         pk = load_pack("vermont")
         res = residency(t["person"], pk.residency.states)
-        pp = timed("primary payer months (any day), materialised", lambda: con.create_table(
-            "pp", primary_payer_months(t["enrollment"], t["person"], pk.payer_hierarchy, "any_day", res),
+        pp = timed("primary payer months (any day, from those months)", lambda: con.create_table(
+            "pp", primary_payer_months(t["enrollment"], t["person"], pk.payer_hierarchy, "any_day", res, mm),
             overwrite=True))
         print(f"  person-month rows {pp.count().execute():,}")
-        inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], coverage=mm)
+        inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], coverage=mm,
+                                   primary=pp)
         stage = lambda name, expr: con.create_table(f"_stage_{name}", expr, overwrite=True)  # noqa: E731
         engine = timed(f"engine: plurality attribution, Medicare {args.year} (1 program)", lambda: con.create_table(
             "att", attribute(bench_pack(args.year), inputs, [args.year], stage=stage).attribution, overwrite=True))

@@ -107,13 +107,13 @@ def run(path: Path) -> None:
     started = time.perf_counter()
     lines = con.create_table("_b_lines", service_lines(medical), overwrite=True)
     months = con.create_table("_b_months", any_day_member_months(enrollment), overwrite=True)
-    spend = con.create_table("_b_spend", incurred_spend(lines, months, enrollment,
+    spend = con.create_table("_b_spend", incurred_spend(lines, enrollment,
                                                         settings.financial_target_services,
                                                         ibis.literal(as_of)), overwrite=True)
     timings["spending"] = time.perf_counter() - started
 
     t0 = time.perf_counter()
-    completion, _ = chain_ladder(lines, as_of, settings.completion, exposure=payer_exposure(months))
+    completion, _ = chain_ladder(lines, as_of, settings.completion, exposure=payer_exposure(enrollment))
     completion = con.create_table("_b_completion", completion, overwrite=True)
     timings["completion"] = time.perf_counter() - t0
 

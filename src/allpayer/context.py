@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 
-from allpayer.compute.attribution import AttributionInputs, attribute
+from allpayer.compute.attribution import AttributionInputs, Stage, attribute
 from allpayer.compute.enrollment import member_months, primary_payer_months, residency
 from allpayer.compute.final_action import final_action
 from allpayer.compute.scale import participation, scale
@@ -120,15 +120,18 @@ class Context:
             payer_file=self.table(SIDE_TABLES["payer_file"]) if has(SIDE_TABLES["payer_file"]) else None,
         )
 
-    def enrollment_tables(self, pk: Pack) -> dict[str, ir.Table]:
-        """``member_month`` (pack convention) and ``primary_payer_month`` (with residency and HSA)."""
+    def enrollment_tables(self, pk: Pack, stage: Stage | None = None) -> dict[str, ir.Table]:
+        """``member_month`` (pack convention) and ``primary_payer_month`` (with residency and HSA). Coverage
+        months are computed once (``stage`` may keep them as a scratch table) and feed both."""
         enrollment, person = self.table("enrollment"), self.table("person")
         zip_hsa = ibis.memtable(refdata.zip_hsa(pk.residency.hsa_crosswalk)) if pk.residency.hsa_crosswalk else None
         residents = residency(person, pk.residency.states, zip_hsa)
+        keep = stage or (lambda _name, expr: expr)
+        coverage = keep("member_month", member_months(enrollment, person, pk.member_months.convention))
         return {
-            "member_month": member_months(enrollment, person, pk.member_months.convention),
+            "member_month": coverage,
             "primary_payer_month": primary_payer_months(enrollment, person, pk.payer_hierarchy,
-                                                        pk.member_months.convention, residents),
+                                                        pk.member_months.convention, residents, coverage),
         }
 
     def attribute(self, pack: str | Path = "vermont", years: list[int] | None = None,
@@ -137,9 +140,10 @@ class Context:
         ``member_month``, ``primary_payer_month``, ``attribution``, ``attribution_candidate`` and
         ``attribution_month`` (replacing earlier results)."""
         pk = load_pack(pack)
-        out = self.enrollment_tables(pk)
-        inputs = self.attribution_inputs()
         stage = self.warehouse.materialize if publish else (lambda name, expr: expr)
+        out = self.enrollment_tables(pk, stage)
+        out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])
+        inputs = replace(self.attribution_inputs(), coverage=out["member_month"], primary=out["primary_payer_month"])
         out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
         return self._publish(out) if publish else out
 

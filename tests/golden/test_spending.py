@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from allpayer.compute.member_months import any_day_member_months
 from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
 from tests.cost_builders import enrollment, med, medical, pharmacy, runner, rx, span
 
@@ -23,7 +22,7 @@ SPANS = [span("A", "2019-01-01", "2020-12-31"), span("B", "2019-01-01", "2019-06
 def _spend(run, claims, drugs=(), spans=SPANS):
     e = enrollment(spans)
     lines = service_lines(medical(claims), pharmacy(list(drugs)) if drugs else None)
-    return run(incurred_spend(lines, any_day_member_months(e), e))
+    return run(incurred_spend(lines, e))
 
 
 def test_incurred_month_is_the_first_date_of_service_at_a_year_edge(run):
@@ -87,5 +86,5 @@ def test_spend_outside_enrollment_is_reported_not_dropped(run):
 def test_spend_by_category_rolls_up(run):
     e = enrollment(SPANS)
     lines = service_lines(medical([med("a", "A", "2019-02-01", "10.00"), med("b", "A", "2019-07-01", "5.50")]))
-    rows = run(spend_by_category(incurred_spend(lines, any_day_member_months(e), e)))
+    rows = run(spend_by_category(incurred_spend(lines, e)))
     assert [(r["year"], r["allowed_amount"], r["lines"]) for r in rows] == [(2019, Decimal("15.50"), 2)]

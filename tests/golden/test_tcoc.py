@@ -38,7 +38,7 @@ def run(backend, make_context):
 
 def _spend():
     e = enrollment(SPANS)
-    return incurred_spend(service_lines(medical(CLAIMS)), any_day_member_months(e), e)
+    return incurred_spend(service_lines(medical(CLAIMS)), e)
 
 
 def _rows(run, expr, dimension="total"):

@@ -30,9 +30,9 @@ def test_cost_pipeline_is_identical(parity):
         lines = service_lines(ctx.table("medical_claim"), ctx.table("pharmacy_claim"))
         months = any_day_member_months(enrollment)
         as_of = dt.date(2018, 10, 31)  # the seed has no paid dates: file dates stand in
-        spend = incurred_spend(lines, months, enrollment, settings.financial_target_services)
+        spend = incurred_spend(lines, enrollment, settings.financial_target_services)
         completion, factors = chain_ladder(lines, as_of, CompletionSettings(max_lag=6, fallback_months=1),
-                                           exposure=payer_exposure(months))
+                                           exposure=payer_exposure(enrollment))
         mm = primary_member_months(months, settings.primary_payer_hierarchy)
         t = tcoc(spend, mm, settings, completion=completion)
         series = t.filter((t.dimension == "total") & (t.payer_type == "all_payer")).select(

@@ -85,7 +85,8 @@ class AttributionInputs:
     provider: ir.Table
     voluntary: ir.Table | None = None  # person_id, npi, tin, signed_date
     payer_file: ir.Table | None = None  # Tuva provider_attribution shape (see docs/attribution.md)
-    coverage: ir.Table | None = None  # precomputed any-day member_months(enrollment, person), if at hand
+    coverage: ir.Table | None = None  # precomputed member_months(enrollment, person), if at hand
+    primary: ir.Table | None = None  # precomputed primary_payer_months(...), if at hand
 
 
 @dataclass(frozen=True)
@@ -107,17 +108,21 @@ def _conform(table: ir.Table, columns: dict[str, str]) -> ir.Table:
 
 
 def program_months(pack: Pack, programs: list[Program], cov: ir.Table,
-                   months: tuple[int, int] | None = None) -> ir.Table:
+                   months: tuple[int, int] | None = None, primary: ir.Table | None = None) -> ir.Table:
     """``program_id``, ``person_id``, ``month_index``, ``plan``: months with program coverage (within
     ``months``, first and last month index, if given); ``cov`` is
-    :func:`~allpayer.compute.enrollment.member_months` (any day, cut at death)."""
+    :func:`~allpayer.compute.enrollment.member_months` (cut at death); ``primary`` the primary payer per person
+    and month (:func:`~allpayer.compute.enrollment.primary_payer_months`), computed from ``cov`` if not given."""
     if months is not None:
         cov = cov.filter(cov.month_index.between(*months))
     tagged = tag_program(cov, programs, lambda p: match_predicate(cov, p.match))
     primary_only = [p.program_id for p in programs if p.attribution.eligibility.require_primary_payer]
     if primary_only:
-        prim = primary_payer(cov, pack.payer_hierarchy).select("person_id", "month_index",
-                                                               primary_type="payer_type")
+        if primary is None:
+            primary = primary_payer(cov, pack.payer_hierarchy)
+        elif months is not None:
+            primary = primary.filter(primary.month_index.between(*months))
+        prim = primary.select("person_id", "month_index", primary_type="payer_type")
         j = tagged.left_join(prim, ["person_id", "month_index"])
         keep = ~j.program_id.isin(primary_only) | (j.primary_type == j.payer_type).fill_null(False)
         tagged = j.filter(keep).drop("primary_type")
@@ -355,7 +360,7 @@ def plurality(pack: Pack, inputs: AttributionInputs, runs: list[tuple[Program, i
     cov = inputs.coverage if inputs.coverage is not None else stage(
         "att_coverage", member_months(inputs.enrollment, inputs.person))
     span = (min(period_arrow["month_first"].to_pylist()), max(period_arrow["month_last"].to_pylist()))
-    months = stage("att_program_months", program_months(pack, programs, cov, span))
+    months = stage("att_program_months", program_months(pack, programs, cov, span, inputs.primary))
     excluded = _excluded_coverage(programs, cov)
     eligible = stage("att_eligible", eligible_persons(periods, months, excluded))
     lines = stage("att_lines", primary_care_lines(inputs, programs, periods, codes, snf, spec, eligible, prefilter))

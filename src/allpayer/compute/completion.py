@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from allpayer.compute.calendar import month_index
+from allpayer.compute.enrollment import member_months
 from allpayer.config.cost import CompletionSettings
 
 MONEY = "decimal(18, 2)"
@@ -153,10 +154,11 @@ def _finish(result: ir.Table, as_of: dt.date, settings: CompletionSettings) -> i
     )
 
 
-def payer_exposure(enrollment_months: ir.Table) -> ir.Table:
-    """Member months per payer and month (distinct persons), the exposure for the PMPM fallback."""
-    return enrollment_months.group_by(["payer", "month_index"]).aggregate(
-        member_months=enrollment_months.person_id.nunique().cast("int64"))
+def payer_exposure(enrollment: ir.Table) -> ir.Table:
+    """Member months per payer and month (persons with any day of coverage), the exposure for the PMPM
+    fallback. Months per person and payer are unique, so a count is a distinct count."""
+    months = member_months(enrollment, None, "any_day", ("person_id", "payer"))
+    return months.group_by(["payer", "month_index"]).aggregate(member_months=months.count().cast("int64"))
 
 
 def paid_through_month(lines: ir.Table) -> ir.IntegerValue:

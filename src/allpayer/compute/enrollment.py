@@ -19,23 +19,24 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from allpayer.compute.calendar import month_index, months
+from allpayer.compute.calendar import month_index
 
 COVERAGE_KEYS = ("person_id", "payer", "payer_type", "plan", "group_id")
 CONVENTIONS = ("any_day", "partial")
 
 
-def coverage_spans(enrollment: ir.Table, person: ir.Table | None = None) -> ir.Table:
-    """Enrollment spans cut at death: ``COVERAGE_KEYS`` + ``start_date``, ``end_date``."""
-    spans = enrollment.select(*COVERAGE_KEYS[:-1], group_id=enrollment.group_id.cast("string"),
-                              start_date=enrollment.enrollment_start_date, end_date=enrollment.enrollment_end_date)
+def coverage_spans(enrollment: ir.Table, person: ir.Table | None = None,
+                   keys: Sequence[str] = COVERAGE_KEYS) -> ir.Table:
+    """Enrollment spans cut at death: ``keys`` + ``start_date``, ``end_date``."""
+    cols = {k: enrollment[k].cast("string") if k == "group_id" else enrollment[k] for k in keys}
+    spans = enrollment.select(**cols, start_date=enrollment.enrollment_start_date,
+                              end_date=enrollment.enrollment_end_date)
     if person is None:
         return spans
-    deaths = person.select("person_id", "death_date")
-    joined = spans.left_join(deaths, "person_id")
-    end = ibis.ifelse(joined.death_date.notnull() & (joined.death_date < joined.end_date),
-                      joined.death_date, joined.end_date)
-    cut = joined.select(*COVERAGE_KEYS, start_date=joined.start_date, end_date=end)
+    deaths = person.select(_pid="person_id", _death="death_date")
+    joined = spans.left_join(deaths, spans.person_id == deaths._pid)
+    end = ibis.ifelse(joined._death.notnull() & (joined._death < joined.end_date), joined._death, joined.end_date)
+    cut = joined.select(*keys, start_date=joined.start_date, end_date=end)
     return cut.filter(cut.start_date <= cut.end_date)
 
 
@@ -53,21 +54,37 @@ def merge_spans(spans: ir.Table, keys: Sequence[str]) -> ir.Table:
         .drop("_island")
 
 
+def days_in_month(month_idx: ir.IntegerValue) -> ir.IntegerValue:
+    """Days in the month of a month index, by arithmetic (Gregorian leap years), so no calendar join."""
+    year, month = month_idx // 12, month_idx % 12 + 1
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    return ibis.cases((month == 2, ibis.ifelse(leap, 29, 28)), (month.isin([4, 6, 9, 11]), 30),
+                      else_=31).cast("int64")
+
+
 def spans_to_months(spans: ir.Table, keys: Sequence[str], convention: str = "any_day") -> ir.Table:
-    """Merged spans → one row per ``keys`` × month with ``days_covered`` and ``member_month``."""
+    """Merged spans → one row per ``keys`` × month with ``days_covered`` and ``member_month``.
+
+    Merged spans are disjoint, so a month can have two rows only when a gap between two spans of the same keys
+    falls inside it. Such spans are flagged at span level (a few, against tens of millions of months) and only
+    their months are summed by a group-by; every other month row is final as expanded."""
     if convention not in CONVENTIONS:
         raise ValueError(f"member-month convention must be one of {CONVENTIONS}, got {convention!r}")
     keys = list(keys)
-    cal = months().select("month_index", "days_in_month")
     s = spans.mutate(_smi=month_index(spans.start_date), _emi=month_index(spans.end_date))
+    w = ibis.window(group_by=keys, order_by=[s.start_date])
+    shared = (s._smi == s._emi.lag().over(w)).fill_null(False) | (s._emi == s._smi.lead().over(w)).fill_null(False)
+    s = s.mutate(_shared=shared)
     s = s.mutate(month_index=ibis.range(s._smi, s._emi + 1).unnest())  # one row per covered month
-    j = s.join(cal, "month_index")
-    first = ibis.ifelse(j._smi < j.month_index, 1, j.start_date.day().cast("int64"))
-    last = ibis.ifelse(j._emi > j.month_index, j.days_in_month, j.end_date.day().cast("int64"))
-    rows = j.select(*keys, "month_index", "days_in_month", days=last - first + 1)
-    # Merged spans are disjoint, so a month has several rows only when a gap falls inside it.
-    out = rows.group_by([*keys, "month_index"]).aggregate(days_covered=rows.days.sum(),
-                                                          _dim=rows.days_in_month.max())
+    dim = days_in_month(s.month_index)
+    first = ibis.ifelse(s._smi < s.month_index, 1, s.start_date.day().cast("int64"))
+    last = ibis.ifelse(s._emi > s.month_index, dim, s.end_date.day().cast("int64"))
+    rows = s.select(*keys, "month_index", "_shared", days_covered=last - first + 1, _dim=dim)
+    alone = rows.filter(~rows._shared).drop("_shared")
+    split = rows.filter(rows._shared)
+    summed = split.group_by([*keys, "month_index"]).aggregate(days_covered=split.days_covered.sum(),
+                                                              _dim=split._dim.max())
+    out = alone.union(summed.select(*alone.columns), distinct=False)
     value = (ibis.literal(1.0) if convention == "any_day"
              else out.days_covered.cast("float64") / out._dim.cast("float64"))
     return out.select(*keys, "month_index", year=out.month_index // 12, month=out.month_index % 12 + 1,
@@ -77,9 +94,8 @@ def spans_to_months(spans: ir.Table, keys: Sequence[str], convention: str = "any
 def member_months(enrollment: ir.Table, person: ir.Table | None = None, convention: str = "any_day",
                   keys: Sequence[str] = COVERAGE_KEYS) -> ir.Table:
     """Member months per ``keys`` (default person × payer × payer type × plan × group) × month."""
-    spans = coverage_spans(enrollment, person)
-    merged = merge_spans(spans.select(*keys, "start_date", "end_date"), keys)
-    return spans_to_months(merged, keys, convention)
+    spans = coverage_spans(enrollment, person, keys)
+    return spans_to_months(merge_spans(spans, keys), keys, convention)
 
 
 def _hierarchy_rank(payer_type: ir.StringValue, hierarchy: Sequence[str]) -> ir.IntegerValue:
@@ -135,18 +151,40 @@ def residency(person: ir.Table, states: Sequence[str], zip_hsa: ir.Table | None 
                     hsa=ibis.ifelse(j.resident.fill_null(False), j.hsa.fill_null("unknown"), ibis.null("string")))
 
 
+def overlapping_persons(enrollment: ir.Table, person: ir.Table | None = None) -> ir.Table:
+    """Persons with two enrollment spans touching the same month (``person_id``), found at span level.
+    Everyone else has one coverage in each covered month, so that coverage is their primary payer."""
+    s = coverage_spans(enrollment, person)
+    s = s.mutate(_smi=month_index(s.start_date), _emi=month_index(s.end_date))
+    order = [s._smi, s._emi]
+    s = s.mutate(_reach=s._emi.max().over(ibis.window(group_by="person_id", order_by=order, rows=(None, 0))))
+    s = s.mutate(_prev=s._reach.lag().over(ibis.window(group_by="person_id", order_by=order)))
+    return s.filter(s._smi <= s._prev).select("person_id").distinct()
+
+
 def primary_payer_months(enrollment: ir.Table, person: ir.Table, hierarchy: Sequence[str],
-                         convention: str = "any_day", residents: ir.Table | None = None) -> ir.Table:
+                         convention: str = "any_day", residents: ir.Table | None = None,
+                         coverage: ir.Table | None = None) -> ir.Table:
     """Statewide member months: person × month with the primary payer, the person's ``member_month``
-    (union of all coverage that month under ``convention``), ``resident`` and ``hsa``."""
-    coverage = member_months(enrollment, person, "partial")
-    primary = primary_payer(coverage, hierarchy)
+    (union of all coverage that month under ``convention``), ``resident`` and ``hsa``.
+
+    ``coverage`` is :func:`member_months` of the same inputs (either convention), if already at hand. Only
+    persons with overlapping coverage go through the per-month pick; the rest take their one coverage."""
+    coverage = coverage if coverage is not None else member_months(enrollment, person, convention)
+    multi = overlapping_persons(enrollment, person)
+    single = coverage.anti_join(multi, "person_id")
+    mm_single = (ibis.literal(1.0) if convention == "any_day"
+                 else single.days_covered.cast("float64") / days_in_month(single.month_index).cast("float64"))
+    single = single.select("person_id", "month_index", "year", "month", "payer_type", "payer", "plan", "group_id",
+                           coverages=ibis.literal(1).cast("int64"), member_month=mm_single)
+    primary = primary_payer(coverage.semi_join(multi, "person_id"), hierarchy)
     if convention == "any_day":  # every month with a coverage row counts 1
-        out = primary.mutate(member_month=ibis.literal(1.0))
+        several = primary.mutate(member_month=ibis.literal(1.0))
     else:
-        person_mm = member_months(enrollment, person, convention, keys=("person_id",)).select(
-            "person_id", "month_index", "member_month")
-        out = primary.join(person_mm, ["person_id", "month_index"])
+        person_mm = member_months(enrollment.semi_join(multi, "person_id"), person, convention,
+                                  keys=("person_id",)).select("person_id", "month_index", "member_month")
+        several = primary.join(person_mm, ["person_id", "month_index"])
+    out = single.union(several.select(*single.columns), distinct=False)
     if residents is None:
         return out
     return out.left_join(residents, "person_id").drop("person_id_right").mutate(

@@ -126,10 +126,15 @@ def is_target_service(lines: ir.Table, services: FinancialTargetServices) -> ir.
     return keep
 
 
-def payer_months(enrollment_months: ir.Table) -> ir.Table:
-    """One payer type per person, payer and month (the first by name if a payer has two in a month)."""
-    return enrollment_months.group_by(["person_id", "payer", "month_index"]).aggregate(
-        payer_type=enrollment_months.payer_type.min())
+def claim_payer_types(keys: ir.Table, enrollment: ir.Table) -> ir.Table:
+    """For each (person_id, payer, month_index) of ``keys``, the payer type of the person's enrollment with that
+    payer touching the month (the first by name if two). Joined on enrollment spans, not on expanded months."""
+    k = keys.select("person_id", "payer", "month_index").distinct()
+    e = enrollment.select(_pid=enrollment.person_id, _payer=enrollment.payer, _type=enrollment.payer_type,
+                          _first=month_index(enrollment.enrollment_start_date),
+                          _last=month_index(enrollment.enrollment_end_date))
+    j = k.join(e, [k.person_id == e._pid, k.payer == e._payer, k.month_index.between(e._first, e._last)])
+    return j.group_by(["person_id", "payer", "month_index"]).aggregate(payer_type=j._type.min())
 
 
 def payer_types(enrollment: ir.Table) -> ir.Table:
@@ -137,12 +142,11 @@ def payer_types(enrollment: ir.Table) -> ir.Table:
     return enrollment.group_by("payer").aggregate(fallback_payer_type=enrollment.payer_type.min())
 
 
-def incurred_spend(lines: ir.Table, enrollment_months: ir.Table, enrollment: ir.Table,
-                   services: FinancialTargetServices | None = None, paid_through: ir.DateValue | None = None
-                   ) -> ir.Table:
-    """Spend per person, incurred month, payer and service category.
+def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTargetServices | None = None,
+                   paid_through: ir.DateValue | None = None) -> ir.Table:
+    """Spend per person, incurred month, payer and service category; the claim's payer type comes from the
+    enrollment spans of the same person and payer touching the incurred month.
 
-    ``enrollment_months`` has (person_id, payer, payer_type, month_index), e.g. ``any_day_member_months``.
     Columns: person_id, payer, payer_type (the claim's), enrolled, month_index, year, month, claim_kind,
     service_category_1, service_category_2, financial_target, allowed_amount, paid_amount, lines.
     ``paid_through`` keeps only lines paid on or before that date (an as-of view for completion).
@@ -154,7 +158,7 @@ def incurred_spend(lines: ir.Table, enrollment_months: ir.Table, enrollment: ir.
     grouped = lines.group_by(["person_id", "payer", "incurred_month", "claim_kind", "service_category_1",
                               "service_category_2"]).aggregate(
         allowed_amount=lines.allowed_amount.sum(), paid_amount=lines.paid_amount.sum(), lines=lines.count())
-    pm = payer_months(enrollment_months)
+    pm = claim_payer_types(grouped.select("person_id", "payer", month_index=grouped.incurred_month), enrollment)
     fallback = payer_types(enrollment)
     joined = grouped.left_join(pm, [grouped.person_id == pm.person_id, grouped.payer == pm.payer,
                                     grouped.incurred_month == pm.month_index])

@@ -62,28 +62,29 @@ def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table
                   own_payer_only: bool = False) -> ir.Table:
     """One row per member-month row with its share of the person's spend in that month.
 
-    ``own_payer_only`` counts only claims of the row's own payer type (e.g. Medicare FFS claims for
-    Medicare beneficiaries, domain.md §8.3); such claims go wholly to that row."""
+    Member-month rows are unique per person, payer type and month. Spend is summed per person and month (per
+    payer type with ``own_payer_only``) before the join, so the join is one-to-one and the member-month table
+    is never grouped. ``own_payer_only`` counts only claims of the row's own payer type (e.g. Medicare FFS
+    claims for Medicare beneficiaries, domain.md §8.3); such claims go wholly to that row."""
     s = completed_spend(spend, completion)
-    by_type = s.group_by(["person_id", "month_index", "payer_type"]).aggregate(
+    keys = ["person_id", "month_index", "payer_type"] if own_payer_only else ["person_id", "month_index"]
+    sums = s.group_by(keys).aggregate(
         **{m: s[c].sum().cast(MONEY) for m, c in zip(MEASURES, SPEND_COLUMNS, strict=True)})
-    by_type = by_type.rename(claim_payer_type="payer_type", _p="person_id", _m="month_index")
+    sums = sums.rename(**{f"_{k}": k for k in keys})
     mm = member_months.select("person_id", "payer_type", "month_index", "year",
                               weight=member_months.weight.cast("float64"))
-    total = mm.weight.sum().over(ibis.window(group_by=[mm.person_id, mm.month_index]))
-    mm = mm.mutate(share=mm.weight / total)
-    j = mm.left_join(by_type, [mm.person_id == by_type._p, mm.month_index == by_type._m])
+    if not own_payer_only:
+        total = mm.weight.sum().over(ibis.window(group_by=[mm.person_id, mm.month_index]))
+        mm = mm.mutate(share=mm.weight / total)
+    j = mm.left_join(sums, [mm[k] == sums[f"_{k}"] for k in keys])
     zero = ibis.literal(0).cast(MONEY)
     if own_payer_only:
-        own = j.claim_payer_type == j.payer_type
-        sums = {m: ibis.ifelse(own, j[m], zero).sum() for m in MEASURES}
+        amounts = {m: j[m] for m in MEASURES}
     else:
-        shared = {m: ibis.ifelse(j.share == 1.0, j[m], (j[m].cast("float64") * j.share).round(2).cast(MONEY))
-                  for m in MEASURES}
-        sums = {m: v.sum() for m, v in shared.items()}
-    keys = ["person_id", "payer_type", "month_index", "year", "weight"]
-    out = j.group_by([j[k] for k in keys]).aggregate(**sums)
-    return out.mutate(**{m: out[m].fill_null(0).cast(MONEY) for m in MEASURES})
+        amounts = {m: ibis.ifelse(j.share == 1.0, j[m], (j[m].cast("float64") * j.share).round(2).cast(MONEY))
+                   for m in MEASURES}
+    return j.select("person_id", "payer_type", "month_index", "year", "weight",
+                    **{m: ibis.coalesce(v, zero).cast(MONEY) for m, v in amounts.items()})
 
 
 def unenrolled_spend(spend: ir.Table, member_months: ir.Table) -> ir.Table:
@@ -182,9 +183,16 @@ def tcoc(spend: ir.Table, member_months: ir.Table, settings: CostSettings | None
 
     ``tcoc`` is the headline amount (``settings.amount``, completed, truncated if configured); ``tcoc_pmpm``,
     ``tcoc_pbpy`` and ``risk_adjusted_pmpm`` (PMPM / member-month-weighted mean risk score) derive from it."""
+    py = person_years(person_months(spend, member_months, completion, own_payer_only))
+    return summarise_years(py, settings, attribution, person_hsa, risk, dimensions)
+
+
+def summarise_years(person_year: ir.Table, settings: CostSettings | None = None,
+                    attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
+                    risk: ir.Table | None = None, dimensions: Sequence[str] = DIMENSIONS) -> ir.Table:
+    """:func:`tcoc` from :func:`person_years` already at hand (truncation, dimensions, all-payer roll-up)."""
     settings = settings or CostSettings()
-    pm = person_months(spend, member_months, completion, own_payer_only)
-    py = truncate(person_years(pm), settings.truncation.percentile)
+    py = truncate(person_year, settings.truncation.percentile)
     py = _with_dimensions(py, attribution, person_hsa, risk)
     allp = py.filter(py.payer_type.isin(settings.all_payer_payer_types)).mutate(payer_type=ibis.literal("all_payer"))
     both = py.union(allp.select(*py.columns))
@@ -217,32 +225,30 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
     keep = materialize or (lambda _name, expr: expr)
     from allpayer.compute.completion import chain_ladder, payer_exposure
-    from allpayer.compute.member_months import any_day_member_months
     from allpayer.compute.risk import claim_diagnoses, risk_scores
     from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
 
     lines = service_lines(medical_claim, pharmacy_claim)
-    months = any_day_member_months(enrollment)
     lines = keep("cost_lines", lines)
     member_months = keep("cost_member_months", member_months)
-    spend = keep("cost_spend", incurred_spend(lines, months, enrollment, settings.financial_target_services,
+    spend = keep("cost_spend", incurred_spend(lines, enrollment, settings.financial_target_services,
                                               ibis.literal(as_of)))
     target = lines.filter(lines.service_category_1.isin(settings.financial_target_services.include_categories))
     segments = ("payer", "service_category_1") if settings.completion.by_category else ("payer",)
-    completion, factors = chain_ladder(target, as_of, settings.completion, segments, payer_exposure(months))
+    completion, factors = chain_ladder(target, as_of, settings.completion, segments, payer_exposure(enrollment))
     completion = keep("cost_completion", completion)
     ratios = completion.select("payer", "incurred_month", "completion_ratio") if not settings.completion.by_category \
         else None
     out = {"cost_spend_by_category": spend_by_category(spend), "cost_completion": completion,
            "cost_completion_factor": factors, "tcoc_unenrolled": unenrolled_spend(spend, member_months)}
     risk = None
+    years = keep("cost_person_years", person_years(person_months(spend, member_months, ratios)))
     if with_risk:
-        py = person_years(person_months(spend, member_months, ratios))
-        py = py.mutate(tcoc=py[f"{settings.amount}_completed"])
+        py = years.mutate(tcoc=years[f"{settings.amount}_completed"])
         dx = claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset)
         risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk))
         out["risk_score"] = risk
-    out["tcoc"] = tcoc(spend, member_months, settings, ratios, attribution, person_hsa, risk)
+    out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk)
     medicare_mm = member_months.filter(member_months.payer_type.isin(settings.medicare_payer_types))
     out["tcoc_medicare"] = tcoc(spend, medicare_mm, settings, ratios, attribution, person_hsa, risk,
                                 dimensions=["total", "aco"], own_payer_only=True)
