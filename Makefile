@@ -6,7 +6,9 @@ WORKSPACE ?= workspace
 PERSONS ?= 20000
 YEARS ?= 2017-2022
 
-.PHONY: demo test lint bench contract clean
+REPORT_PERSONS ?= 6000
+
+.PHONY: demo test lint bench contract clean reports
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,reports]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -26,6 +28,22 @@ demo: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
+
+$(VENV)/.reports-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[reports]'
+	touch $@ $(VENV)/.installed
+
+# Every report in every format from a synthetic population, into $(WORKSPACE)/reports (docs/reports.md).
+reports: $(VENV)/.reports-installed
+	$(BIN)/allpayer demo --workspace $(WORKSPACE) --persons $(REPORT_PERSONS) --years 2017-2020
+	$(BIN)/allpayer attribute -w $(WORKSPACE) > /dev/null
+	$(BIN)/allpayer scale -w $(WORKSPACE) > /dev/null
+	$(BIN)/allpayer tcoc -w $(WORKSPACE) > /dev/null
+	$(BIN)/allpayer growth -w $(WORKSPACE) > /dev/null
+	$(BIN)/allpayer quality -w $(WORKSPACE) > /dev/null
+	$(BIN)/allpayer run -w $(WORKSPACE) --year 2019
+	for kind in tcoc scale settlement employer aco-budget public; do for format in html xlsx pdf; do \
+	  $(BIN)/allpayer report $$kind --run latest --format $$format -w $(WORKSPACE) || exit 1; done; done
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/bench_intake.py

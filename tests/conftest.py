@@ -18,6 +18,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = IntakeSettings(max_date=dt.date(2026, 1, 1))
 
 
+def synthetic_workspace(root: Path, persons: int, seed: int, years: tuple[int, int] = (2017, 2020)) -> Context:
+    """A DuckDB workspace ``root/ws`` holding a generated population loaded through intake (caller closes it)."""
+    from allpayer.synth import SynthConfig, generate
+
+    generate(SynthConfig(persons=persons, first_year=years[0], last_year=years[1], seed=seed), root / "in")
+    ctx = Context(root / "ws")
+    ctx.ingest([root / "in"], settings=SETTINGS)
+    return ctx
+
+
 def spark_available() -> bool:
     try:
         import pyspark  # noqa: F401

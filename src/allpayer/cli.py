@@ -424,5 +424,25 @@ def growth(
         _print_cost("TCOC growth per beneficiary", g.select(*cols).order_by(["series", "year"]).to_pyarrow()
                     .to_pylist())
 
+
+# Settlement runs live in their own module (allpayer.cli_runs); registered here so `allpayer run` and
+# `allpayer runs list|diff` appear in the main help.
+from allpayer.cli_runs import run_command, runs_app  # noqa: E402
+
+app.command("run")(run_command)
+app.add_typer(runs_app, name="runs")
+
+# Reports, the API server and tokens (allpayer.cli_reports).
+from allpayer.cli_reports import report_command, serve_command, token_app  # noqa: E402
+
+app.command("report")(report_command)
+app.command("serve")(serve_command)
+app.add_typer(token_app, name="token")
+
+# Quality (docs/measures.md) lives in allpayer.cli_quality.
+from allpayer.cli_quality import quality_command  # noqa: E402
+
+app.command("quality")(quality_command)
+
 if __name__ == "__main__":
     app()

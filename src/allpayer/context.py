@@ -23,6 +23,7 @@ from allpayer.config import Pack, load_pack
 from allpayer.intake.load import LoadReport, Progress, ingest
 from allpayer.intake.validate import IntakeSettings
 from allpayer.refdata import attribution as refdata
+from allpayer.runs import Run, RunInfo, list_runs, open_run
 from allpayer.warehouse import Warehouse, connect
 
 DEFAULT_BACKEND = "duckdb"
@@ -224,6 +225,67 @@ class Context:
             return out
         self.warehouse.publish({"growth": out})
         return self.table("growth")
+
+    # ------------------------------------------------------------ quality (docs/measures.md)
+
+    def quality(self, pack: str | Path = "vermont", years: list[int] | None = None,
+                programs: list[str] | None = None, external: Path | str | None = None,
+                publish: bool = True) -> dict[str, ir.Table]:
+        """Claims measures over the stored attribution (run :meth:`attribute` first; :meth:`tcoc` adds risk
+        scores to the high-risk list), external measures from a CSV (default: none), scores and care lists;
+        published as ``quality_measure``, ``quality_points``, ``quality_score``, and the role-restricted
+        ``care_gap`` and ``high_risk`` (person identifiers: never print them)."""
+        from allpayer.compute.quality import QualityInputs, run_quality
+        from allpayer.intake.external_measures import load_external_measures
+
+        pk = load_pack(pack)
+        if pk.quality is None:
+            raise ValueError(f"pack {pk.name!r} has no quality.yaml (measure registry)")
+        if not self.warehouse.has("attribution_month"):
+            raise ValueError("no attribution in this workspace: run `allpayer attribute` (or ctx.attribute()) first")
+        has = self.warehouse.has
+        inputs = QualityInputs(
+            attribution_month=self.table("attribution_month"), person=self.table("person"),
+            medical_claim=self.table("medical_claim"),
+            pharmacy_claim=self.table("pharmacy_claim") if has("pharmacy_claim") else None,
+            risk_score=self.table("risk_score") if has("risk_score") else None,
+            external=load_external_measures(external, pk.quality) if external else None)
+        stage = self.warehouse.materialize if publish else None
+        out = run_quality(pk, pk.quality, inputs, years, programs, stage)
+        return self._publish(out) if publish else out
+
+    # ------------------------------------------------------------ settlement runs (docs/settlement.md)
+
+    def run(self, pack: str | Path = "vermont", year: int = 2019, as_of: dt.date | None = None,
+            programs: list[str] | None = None) -> Run:
+        """Expected cost, value payments, settlement and distribution for a performance year, written with copies
+        of the published results as an immutable run under ``runs/`` (run :meth:`attribute` first; :meth:`tcoc`
+        supplies risk scores). ``as_of`` is the paid-through date (default: the latest paid date)."""
+        from allpayer.run_pipeline import execute_run
+
+        if not self.warehouse.has("attribution_month"):
+            raise ValueError("no attribution in this workspace: run `allpayer attribute` (or ctx.attribute()) first")
+        member_months, _ = self.cost_member_months(load_pack(pack))
+        return execute_run(self.warehouse, self.workspace, member_months, pack, year, as_of, programs)
+
+    def runs(self) -> list[RunInfo]:
+        return list_runs(self.workspace)
+
+    def open_run(self, run_id: str) -> Run:
+        return open_run(self.workspace, run_id)
+
+    def report(self, kind: str, run_id: str, file_format: str = "html", out: Path | str | None = None,
+               programs: list[str] | None = None) -> Path:
+        """Write report ``kind`` (``allpayer.reporting.kinds.KINDS``) of a run (an id, a unique prefix or
+        ``latest``) as html, pdf or xlsx into ``out`` (default ``WORKSPACE/reports``); returns the file
+        (docs/reports.md)."""
+        from allpayer.reporting.builders import build
+        from allpayer.reporting.render import write
+
+        if run_id == "latest" and self.runs():
+            run_id = self.runs()[-1].run_id
+        report = build(kind, open_run(self.workspace, run_id), programs)
+        return write(report, file_format, Path(out) if out else self.workspace / "reports")
 
     def _publish(self, out: dict[str, ir.Table]) -> dict[str, ir.Table]:
         """Store computed tables in the workspace (scratch tables go either way) and return them."""

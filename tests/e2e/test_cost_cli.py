@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from allpayer import Context
 from allpayer.cli import app
-from allpayer.synth import SynthConfig, generate
-from tests.conftest import SETTINGS
+from tests.conftest import synthetic_workspace
 
 YEARS = range(2017, 2021)
 
@@ -19,9 +18,7 @@ YEARS = range(2017, 2021)
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cost")
-    generate(SynthConfig(persons=400, first_year=2017, last_year=2020, seed=11), root / "in")
-    with Context(root / "ws") as ctx:
-        ctx.ingest([root / "in"], settings=SETTINGS)
+    synthetic_workspace(root, persons=400, seed=11).close()
     return root / "ws"
 
 

@@ -71,8 +71,13 @@ def test_program_years_must_be_performance_years(copy: Path):
 
 
 def test_unknown_section_file_and_bad_yaml(copy: Path):
+    (copy / "widgets.yaml").write_text("measures: []\n")
+    with pytest.raises(PackError, match=r"widgets\.yaml: unknown pack section 'widgets'"):
+        load_pack(copy)
+    (copy / "widgets.yaml").unlink()
+    # a known section is validated, and the error names its file and key
     (copy / "quality.yaml").write_text("measures: []\n")
-    with pytest.raises(PackError, match=r"quality\.yaml: unknown pack section 'quality'"):
+    with pytest.raises(PackError, match=r"quality\.yaml: quality\.version: Field required"):
         load_pack(copy)
     (copy / "quality.yaml").unlink()
     (copy / "programs" / "broken.yaml").write_text("name: [unclosed\n")

@@ -360,6 +360,7 @@ def plurality(pack: Pack, inputs: AttributionInputs, runs: list[tuple[Program, i
     cov = inputs.coverage if inputs.coverage is not None else stage(
         "att_coverage", member_months(inputs.enrollment, inputs.person))
     span = (min(period_arrow["month_first"].to_pylist()), max(period_arrow["month_last"].to_pylist()))
+    cov = cov.filter(cov.month_index.between(min(first, span[0]), max(last, span[1])))  # windows and periods
     months = stage("att_program_months", program_months(pack, programs, cov, span, inputs.primary))
     excluded = _excluded_coverage(programs, cov)
     eligible = stage("att_eligible", eligible_persons(periods, months, excluded))

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allpayer.config.models import Pack, Program
+from allpayer.config.terms import resolve_preset
 
 PACKS = Path(__file__).resolve().parent.parent / "packs"
 DEFAULT_PACK = "vermont"
@@ -71,6 +72,10 @@ def load_programs(folder: Path) -> dict[str, Program]:
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         data = _read_yaml(path)
         data.setdefault("program_id", path.stem)
+        try:
+            data = resolve_preset(data, folder.parent)
+        except ValueError as exc:
+            raise PackError(f"{path}: {exc}") from None
         programs[path.stem] = _validate(Program, path, data)  # type: ignore[assignment]
     return programs
 

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from allpayer.config.cost import CostSettings
+from allpayer.config.quality import QualitySettings
+from allpayer.config.terms import FinancialTerms
 
 PAYER_TYPES = ("medicare", "medicare_advantage", "medicaid", "commercial", "self_funded", "other")
 PayerType = Literal["medicare", "medicare_advantage", "medicaid", "commercial", "self_funded", "other"]
@@ -117,6 +119,7 @@ class Program(Strict):
     match: ProgramMatch
     scale_target: bool
     attribution: Attribution = Attribution()
+    financial: FinancialTerms | None = Field(None, description="financial terms per year (config/terms.py)")
     illustrative: bool = False
     notes: str = ""
 
@@ -141,6 +144,7 @@ class Pack(Strict):
     programs: dict[str, Program] = Field(default_factory=dict)
     # Optional sections, each read from ``<section>.yaml`` next to pack.yaml (see the loader).
     cost: CostSettings | None = None
+    quality: QualitySettings | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Pack:

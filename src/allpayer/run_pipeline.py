@@ -1,0 +1,157 @@
+"""``allpayer run``: assemble a performance year's inputs from the workspace, compute expected cost, value
+payments, settlement and distribution, and write them with copies of the published results as an immutable run
+(:mod:`allpayer.runs`). I/O lives here; the computations are in ``compute/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from allpayer import __version__
+from allpayer.compute.calendar import month_index
+from allpayer.compute.completion import chain_ladder, payer_exposure
+from allpayer.compute.expected_cost import claims_by_person_month
+from allpayer.compute.final_action import final_action
+from allpayer.compute.program_results import ProgramInputs, program_results
+from allpayer.compute.spending import incurred_spend, service_lines
+from allpayer.compute.tcoc import completed_spend
+from allpayer.config.cost import CostSettings
+from allpayer.config.loader import load_pack, pack_path
+from allpayer.runs import Run, runs_folder, write_run
+from allpayer.warehouse import Warehouse
+
+# Published workspace tables copied into a run when present (other issues' results at the time of the run).
+COPIED = ("tcoc", "growth", "scale_target", "scale_breakdown", "quality_measure", "quality_score")
+# Input tables and the columns the run reads from them (None = every column), fingerprinted in the manifest.
+# Claims are hashed on their keys, dates, payer and amounts only: hashing all ~90 claim columns would dominate
+# a full-size run.
+INPUTS: dict[str, tuple[str, ...] | None] = {
+    "medical_claim": ("data_source", "claim_id", "claim_line_number", "claim_status", "person_id", "payer",
+                      "claim_start_date", "paid_date", "file_date", "allowed_amount", "paid_amount", "billing_tin"),
+    "pharmacy_claim": ("data_source", "claim_id", "claim_line_number", "person_id", "payer", "dispensing_date",
+                       "paid_date", "file_date", "allowed_amount", "paid_amount"),
+    "enrollment": None, "person": None, "provider": None,
+    "attribution_month": ("program_id", "year", "person_id", "month_index", "practice_id", "tin"),
+    "primary_payer_month": ("person_id", "payer_type", "month_index", "year", "member_month", "resident"),
+    "risk_score": None, "quality_score": None,
+}
+
+
+def latest_paid_date(warehouse: Warehouse) -> dt.date:
+    latest = warehouse.table("medical_claim").paid_date.max().execute()
+    return latest.date() if hasattr(latest, "date") else latest
+
+
+def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: ir.Table,
+                   as_of: dt.date) -> ProgramInputs:
+    """Completed incurred claims as of ``as_of`` (chain-ladder completion as in TCOC) and the other inputs."""
+    has = warehouse.has
+    medical = warehouse.table("medical_claim")
+    pharmacy = warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None
+    enrollment = warehouse.table("enrollment")
+    lines = warehouse.materialize("run_lines", service_lines(medical, pharmacy))
+    spend = incurred_spend(lines, enrollment, settings.financial_target_services, ibis.literal(as_of))
+    ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
+                                                                             as_of)
+    claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
+    fa = final_action(medical)
+    paid_on = ibis.coalesce(fa.paid_date, fa.file_date, fa.claim_start_date)
+    fa = fa.filter(paid_on <= as_of)
+    provider_spend = fa.select("person_id", "billing_tin", month_index=month_index(fa.claim_start_date),
+                               paid_amount=fa.paid_amount.fill_null(0))
+    return ProgramInputs(
+        attribution_month=warehouse.table("attribution_month"),
+        member_months=warehouse.materialize("run_member_months", member_months),
+        claims=claims, provider_spend=provider_spend,
+        risk=warehouse.table("risk_score") if has("risk_score") else None,
+        quality=warehouse.table("quality_score").to_pyarrow() if has("quality_score") else None,
+        as_of=as_of, runout_months=settings.completion.max_lag)
+
+
+def completion_ratios(warehouse: Warehouse, settings: CostSettings, lines: ir.Table, enrollment: ir.Table,
+                      as_of: dt.date) -> ir.Table:
+    """(payer, incurred_month, completion_ratio) as of ``as_of``: the published ``cost_completion`` when TCOC was
+    run as of the same date (the same numbers, not recomputed), else a fresh chain ladder."""
+    if warehouse.has("cost_completion"):
+        published = warehouse.table("cost_completion")
+        if published.filter(published.as_of_date != as_of).count().execute() == 0:
+            return published.select("payer", "incurred_month", "completion_ratio")
+    target = lines.filter(lines.service_category_1.isin(settings.financial_target_services.include_categories))
+    completion, _ = chain_ladder(target, as_of, settings.completion, ("payer",), payer_exposure(enrollment))
+    return completion.select("payer", "incurred_month", "completion_ratio")
+
+
+def table_fingerprint(table: ir.Table, columns: tuple[str, ...] | None = None) -> dict:
+    """Rows and a digest of per-column hash sums over ``columns`` (default all): order-independent, computed in
+    the warehouse."""
+    table = table.select(*[c for c in columns if c in table.columns]) if columns else table
+    sums = table.aggregate(_rows=table.count(),
+                           **{f"h{i}": (table[c].hash() % 2147483647).cast("int64").sum()
+                              for i, c in enumerate(table.columns)}).to_pyarrow().to_pylist()[0]
+    digest = hashlib.sha256(json.dumps([table.columns, [str(t) for t in table.schema().types], sums],
+                                       default=str).encode()).hexdigest()
+    return {"rows": int(sums["_rows"]), "digest": digest}
+
+
+def pack_digest(pack: str | Path) -> str:
+    root = pack_path(pack)
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.yaml")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5, check=True)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def execute_run(warehouse: Warehouse, workspace: Path, member_months: ir.Table, pack: str | Path, year: int,
+                as_of: dt.date | None = None, programs: list[str] | None = None,
+                created: dt.datetime | None = None) -> Run:
+    pk = load_pack(pack)
+    settings = pk.cost or CostSettings()
+    as_of = as_of or latest_paid_date(warehouse)
+    try:
+        inputs = program_inputs(warehouse, settings, member_months, as_of)
+        tables = program_results(pk, year, inputs, programs)
+        tables.update({name: warehouse.table(name).to_pyarrow() for name in COPIED if warehouse.has(name)})
+        fingerprints = {name: table_fingerprint(warehouse.table(name), columns) for name, columns in INPUTS.items()
+                        if warehouse.has(name)}
+    finally:
+        warehouse.drop_scratch()
+    created = created or dt.datetime.now(dt.UTC)
+    status = "final" if all(s == "final" for s in tables["settlement"]["status"].to_pylist()) else "provisional"
+    manifest = {
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "year": year, "as_of": as_of.isoformat(),
+        "status": status, "backend": warehouse.name,
+        "pack": {"name": pk.name, "version": pk.version, "sha256": pack_digest(pack)},
+        "parameters": {"pack": str(pack), "year": year, "as_of": as_of.isoformat(), "programs": programs},
+        "code": {"package_version": __version__, "git_commit": git_commit()},
+        "inputs": fingerprints,
+        "illustrative": {r["program_id"]: r["illustrative"] for r in tables["expected_cost"].to_pylist()},
+    }
+    inputs_digest = hashlib.sha256(json.dumps([manifest["pack"], manifest["parameters"], fingerprints],
+                                              sort_keys=True).encode()).hexdigest()
+    manifest["inputs_digest"] = inputs_digest
+    return write_run(workspace, _new_run_id(workspace, created, pk.name, year, inputs_digest), tables, manifest)
+
+
+def _new_run_id(workspace: Path, created: dt.datetime, pack: str, year: int, digest: str) -> str:
+    stem = f"{created:%Y%m%dT%H%M%SZ}-{pack}-{year}-{digest[:8]}"
+    run_id, n = stem, 1
+    while (runs_folder(workspace) / run_id).exists():
+        n += 1
+        run_id = f"{stem}-{n}"
+    return run_id

@@ -1,0 +1,81 @@
+"""Expected cost worked by hand: prior-year incurred (Vermont Medicare) through the Ibis aggregates and the
+settlement, and the MSSP historical benchmark with base-year weights and a regional blend."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import ibis
+import pyarrow as pa
+
+from allpayer.compute.expected_cost import Aggregate, ProgramYear, expected_cost_row
+from allpayer.compute.program_results import ProgramInputs, program_results
+from allpayer.config import load_pack
+
+MONEY = pa.decimal128(18, 2)
+
+
+def mi(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
+def _inputs() -> ProgramInputs:
+    # A: attributed all 2019, Medicare all 2018. B: attributed Jan–Jun 2019, Medicare Jul–Dec 2018.
+    # C: never attributed, Medicare all 2018 (only in the region).
+    att = [("A", m) for m in range(1, 13)] + [("B", m) for m in range(1, 7)]
+    am = pa.table({"program_id": ["medicare_vmng"] * len(att), "year": [2019] * len(att),
+                   "person_id": [p for p, _ in att], "month_index": [mi(2019, m) for _, m in att],
+                   "month": [m for _, m in att], "practice_id": ["PR1"] * len(att), "tin": ["T1"] * len(att)})
+    months = [("A", m) for m in range(1, 13)] + [("B", m) for m in range(7, 13)] + [("C", m) for m in range(1, 13)]
+    months += [("A", 12 + m) for m in range(1, 13)] + [("B", 12 + m) for m in range(1, 7)]
+    mm = pa.table({"person_id": [p for p, _ in months], "payer_type": ["medicare"] * len(months),
+                   "month_index": [mi(2018, m) for _, m in months], "year": [2018 + (m > 12) for _, m in months],
+                   "weight": [1.0] * len(months)})
+    claims = [("A", mi(2018, 1), "1200"), ("B", mi(2018, 8), "600"), ("C", mi(2018, 3), "900"),
+              ("A", mi(2019, 2), "1000"), ("B", mi(2019, 3), "500")]
+    cl = pa.table({"person_id": [c[0] for c in claims], "month_index": [c[1] for c in claims],
+                   "year": [c[1] // 12 for c in claims], "payer_type": ["medicare"] * 5,
+                   "service_category_1": ["professional"] * 5, "paid": pa.array([D(c[2]) for c in claims], MONEY)})
+    risk = pa.table({"person_id": ["A", "B", "A", "B"], "year": [2018, 2018, 2019, 2019],
+                     "risk_score": [1.0, 1.0, 1.2, 1.0]})
+    spend = pa.table({"person_id": ["A"], "month_index": [mi(2019, 2)], "billing_tin": ["T9"],
+                      "paid_amount": pa.array([D("1000")], MONEY)})
+    return ProgramInputs(ibis.memtable(am), ibis.memtable(mm), ibis.memtable(cl), ibis.memtable(spend),
+                         ibis.memtable(risk))
+
+
+def test_prior_year_incurred_to_settlement():
+    out = program_results(load_pack("vermont"), 2019, _inputs(), programs=["medicare_vmng"])
+    e = out["expected_cost"].to_pylist()[0]
+    # Base 2018: 18 member months (A 12 + B 6), paid 1,200 + 600 = 1,800 → 100.00 PMPM. Region: 30 months, 2,700.
+    assert (e["base_member_months"], e["base_pmpm"], e["regional_pmpm"]) == (D(18), D("100.00"), D("90.00"))
+    # Trended one year: 103.50. Risk: PY (1.2 × 12 + 1.0 × 6) / 18 = 1.1333 vs 1.0 → capped at 1.03.
+    assert (e["trended_pmpm"], e["risk_ratio"]) == (D("103.50"), D("1.030000"))
+    # 100 × 1.035 × 1.03 × (1 − 0.005) = 106.071975 → 106.07; × 18 PY member months = 1,909.26.
+    assert (e["expected_pmpm"], e["expected_cost"]) == (D("106.07"), D("1909.26"))
+    s = out["settlement"].to_pylist()[0]
+    # Actual 1,500; gross 409.26; cap 5% = 95.46; × 80% = 76.37; sequestration 2% → 74.84;
+    # advances 14.00 × 18 = 252.00 → −177.16.
+    assert (s["actual_cost"], s["gross_savings"], s["shared"], s["settlement"]) == (
+        D("1500.00"), D("409.26"), D("74.84"), D("-177.16"))
+    # A negative settlement leaves no savings pool: an empty distribution that still has its columns.
+    assert out["distribution"].num_rows == 0 and "amount" in out["distribution"].column_names
+    vp = {r["quarter"]: r for r in out["value_payment"].to_pylist()}
+    # Q1: A 3 months + B 3 months = 6; paid 1,000 + 500 → 250.00 PMPM to date.
+    assert (vp[1]["member_months_to_date"], vp[1]["actual_pmpm_to_date"]) == (D(6), D("250.00"))
+    assert vp[4]["member_months_to_date"] == D(18)
+
+
+def test_historical_benchmark_weights_and_regional_blend():
+    program = load_pack("mssp").program("mssp_retrospective")
+    py = ProgramYear(program, 2019, program.financial.for_year(2019))
+    agg = lambda pmpm: Aggregate(D(100), D(pmpm) * 100, D(0), None, 10)  # noqa: E731
+    row = expected_cost_row(py, {2016: agg(80), 2017: agg(90), 2018: agg(100)}, agg(0),
+                            {2016: agg(90), 2017: agg(90), 2018: agg(90)})
+    # Weighted base: 0.1 × 80 + 0.3 × 90 + 0.6 × 100 = 95.00; region 90.00.
+    # Trended own: 0.1 × 80 × 1.035³ + 0.3 × 90 × 1.035² + 0.6 × 100 × 1.035 = 99.892818;
+    # trended region: 90 × (0.1 × 1.035³ + 0.3 × 1.035² + 0.6 × 1.035) = 94.791536;
+    # blend 35%: 0.65 × 99.892818 + 0.35 × 94.791536 = 98.107369 → 98.11; no risk scores → ratio 1.
+    assert row["base_years"] == "2016,2017,2018"
+    assert (row["base_pmpm"], row["regional_pmpm"]) == (D("95.00"), D("90.00"))
+    assert (row["trended_pmpm"], row["expected_pmpm"]) == (D("98.11"), D("98.11"))

@@ -1,0 +1,58 @@
+"""Golden cases, worked by hand, for ED visits per 1,000 member-years and 30-day all-cause readmissions.
+Runs on DuckDB and PySpark."""
+
+from __future__ import annotations
+
+import pytest
+
+from allpayer.compute.quality.results import aggregate, registry_table
+from tests.cost_builders import person
+from tests.quality_builders import REGISTRY, by_event, ed, quality_runner, stay, visit
+
+
+@pytest.fixture
+def run(backend, make_context):
+    return quality_runner(backend, make_context)
+
+
+def test_ed_visits_per_1000(run):
+    # A (12 months): ED on 1 Feb 2019 billed twice (facility 0450 + professional at POS 23) = one visit, and
+    #   another on 1 May 2019 -> 2 visits.
+    # B (6 months attributed): ED on 1 Mar 2019 followed by an admission on 2 Mar -> excluded.
+    # C (12 months): ED visit in 2018 only -> 0.
+    # Member-years 1 + 0.5 + 1 = 2.5; rate = 2 / 2.5 x 1,000 = 800 per 1,000; 1 exclusion.
+    people = [person(p, "1970-01-01") for p in "ABC"]
+    claims = [ed("a1", "A", "2019-02-01"), visit("a2", "A", "2019-02-01", hcpcs="99284", place_of_service_code="23"),
+              ed("a3", "A", "2019-05-01"), ed("b1", "B", "2019-03-01"), stay("b2", "B", "2019-03-02", "2019-03-05"),
+              ed("c1", "C", "2018-07-01")]
+    frames = run.units("ed_visits_per_1000", people, claims, months={"B": range(1, 7)})
+    events = {k: v for k, v in by_event([r for r in run(frames) if r["unit_date"]]).items()}
+    assert events == {("A", "2019-02-01"): (1.0, False), ("A", "2019-05-01"): (1.0, False),
+                      ("B", "2019-03-01"): (1.0, True)}
+    program = [r for r in run(aggregate(frames, registry_table(REGISTRY))) if r["level"] == "program"]
+    assert len(program) == 1
+    row = program[0]
+    assert (row["denominator"], row["numerator"], row["exclusions"], row["persons"]) == (2.5, 2.0, 1, 3)
+    assert row["rate"] == pytest.approx(800.0)
+
+
+def test_readmission_30(run):
+    # A (60): discharged 5 Mar, readmitted 4 Apr (day 30) -> index 1 counts; the 4-8 Apr stay is an index with
+    #   no readmission -> 0.
+    # B: discharged 3 May, readmitted 3 Jun (day 31) -> 0 (and the June stay -> 0).
+    # C: died in hospital (disposition 20) -> excluded. D: transferred (02) -> excluded; the receiving stay is an
+    #   index of its own -> 0. E: delivery (principal O80) -> excluded. F: discharged 10 Dec -> out (after 1 Dec).
+    # G: age 17 -> out.
+    people = [person(p, "1959-01-01") for p in "ABCDEF"] + [person("G", "2002-06-01")]
+    claims = [stay("a1", "A", "2019-03-01", "2019-03-05"), stay("a2", "A", "2019-04-04", "2019-04-08"),
+              stay("b1", "B", "2019-05-01", "2019-05-03"), stay("b2", "B", "2019-06-03", "2019-06-06"),
+              stay("c1", "C", "2019-07-01", "2019-07-01", disposition="20"),
+              stay("d1", "D", "2019-07-28", "2019-08-01", disposition="02"),
+              stay("d2", "D", "2019-08-01", "2019-08-05"),
+              stay("e1", "E", "2019-09-01", "2019-09-03", dx="O80"),
+              stay("f1", "F", "2019-12-05", "2019-12-10"), stay("g1", "G", "2019-03-01", "2019-03-04")]
+    got = by_event(run(run.units("readmission_30", people, claims)))
+    assert got == {("A", "2019-03-05"): (1.0, False), ("A", "2019-04-08"): (0.0, False),
+                   ("B", "2019-05-03"): (0.0, False), ("B", "2019-06-06"): (0.0, False),
+                   ("C", "2019-07-01"): (0.0, True), ("D", "2019-08-01"): (0.0, True),
+                   ("D", "2019-08-05"): (0.0, False), ("E", "2019-09-03"): (0.0, True)}
