@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= workspace
-PERSONS ?= 20000
+PERSONS ?= 10000
+RUN_YEAR ?= 2021
 YEARS ?= 2017-2022
 
 REPORT_PERSONS ?= 6000
@@ -22,8 +23,18 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,spark,reports]'
 	touch $@ $(VENV)/.installed
 
-demo: $(VENV)/.installed
+# The main job end to end: synthetic population -> intake -> attribution and scale -> TCOC and growth -> quality
+# -> an immutable settlement run for $(RUN_YEAR) -> every report as HTML and XLSX (`make reports` adds PDF).
+demo: $(VENV)/.reports-installed
 	$(BIN)/allpayer demo --workspace $(WORKSPACE) --persons $(PERSONS) --years $(YEARS)
+	$(BIN)/allpayer attribute -w $(WORKSPACE)
+	$(BIN)/allpayer scale -w $(WORKSPACE)
+	$(BIN)/allpayer tcoc -w $(WORKSPACE)
+	$(BIN)/allpayer growth -w $(WORKSPACE)
+	$(BIN)/allpayer quality -w $(WORKSPACE) --year $(RUN_YEAR)
+	$(BIN)/allpayer run -w $(WORKSPACE) --year $(RUN_YEAR)
+	for kind in tcoc scale settlement employer aco-budget public; do for format in html xlsx; do \
+	  $(BIN)/allpayer report $$kind --run latest --format $$format -w $(WORKSPACE) || exit 1; done; done
 
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests bench

@@ -67,13 +67,16 @@ def _condition(table: ir.Table, rule: CategoryRule, claim_type: ir.StringValue) 
 
 def categorize(table: ir.Table, claim_type: ir.StringValue, rules: tuple[CategoryRule, ...] | None = None
                ) -> ir.Table:
-    """Add ``service_category_1`` and ``service_category_2`` by the first matching rule (``other`` if none)."""
+    """Add ``service_category_1`` and ``service_category_2`` by the first matching rule (``other`` if none).
+
+    The rule conditions are evaluated once, into the matching rule's number; both levels are looked up from it."""
     rules = rules or category_rules()
     applicable = [r for r in rules if r.match == "any" or r.field in table.columns]
     conds = [_condition(table, r, claim_type) for r in applicable]
-    level1 = ibis.cases(*[(c, r.service_category_1) for c, r in zip(conds, applicable, strict=True)], else_="other")
-    level2 = ibis.cases(*[(c, r.service_category_2) for c, r in zip(conds, applicable, strict=True)], else_="other")
-    return table.mutate(service_category_1=level1, service_category_2=level2)
+    numbered = table.mutate(_rule=ibis.cases(*[(c, i) for i, c in enumerate(conds)], else_=-1))
+    level1 = numbered._rule.cases(*[(i, r.service_category_1) for i, r in enumerate(applicable)], else_="other")
+    level2 = numbered._rule.cases(*[(i, r.service_category_2) for i, r in enumerate(applicable)], else_="other")
+    return numbered.mutate(service_category_1=level1, service_category_2=level2).drop("_rule")
 
 
 def _money(value: ir.Value) -> ir.Value:

@@ -54,6 +54,10 @@ def completed_spend(spend: ir.Table, completion: ir.Table | None) -> ir.Table:
     return j.drop("_payer", "_month", "_ratio")
 
 
+# What spending and completion read of a service line: claim ids, data source and dates stay behind, so the
+# materialised lines are narrow.
+COST_LINE_COLUMNS = ("claim_kind", "person_id", "payer", "incurred_month", "paid_on", "paid_month",
+                     "service_category_1", "service_category_2", "allowed_amount", "paid_amount")
 SPEND_COLUMNS = ("allowed_amount", "paid_amount", "allowed_completed", "paid_completed")
 MEASURES = ("allowed", "paid", "allowed_completed", "paid_completed")
 
@@ -229,7 +233,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
 
     lines = service_lines(medical_claim, pharmacy_claim)
-    lines = keep("cost_lines", lines)
+    lines = keep("cost_lines", lines.select(*COST_LINE_COLUMNS))
     member_months = keep("cost_member_months", member_months)
     spend = keep("cost_spend", incurred_spend(lines, enrollment, settings.financial_target_services,
                                               ibis.literal(as_of)))
