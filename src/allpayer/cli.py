@@ -174,7 +174,12 @@ def _print_frame(title: str, rows: list[dict]) -> None:
         return
     table = Table(title=title)
     for column in rows[0]:
-        table.add_column(column, justify="right" if isinstance(rows[0][column], int | float | Decimal) else "left")
+        justify = "right" if isinstance(rows[0][column], int | float | Decimal) else "left"
+        if column.endswith("_id"):  # identifiers are copied into other commands: never cut or wrapped
+            width = max(len(str(row[column] or "")) for row in rows)
+            table.add_column(column, justify=justify, no_wrap=True, min_width=width)
+        else:
+            table.add_column(column, justify=justify)
     for row in rows:
         table.add_row(*[_cell(name, value) for name, value in row.items()])
     console.print(table)
