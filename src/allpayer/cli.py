@@ -238,18 +238,6 @@ explain_app = typer.Typer(help="Explain a result for one person.", no_args_is_he
 app.add_typer(explain_app, name="explain")
 
 
-def _print_rows(title: str, rows: list[dict]) -> None:
-    if not rows:
-        console.print(f"{title}: none")
-        return
-    table = Table(title=title)
-    for column in rows[0]:
-        table.add_column(column, justify="right" if isinstance(rows[0][column], int | float) else "left")
-    for row in rows:
-        table.add_row(*[_cell(k, v) for k, v in row.items()])
-    console.print(table)
-
-
 def _cell(column: str, value: object) -> str:
     if value is None:
         return ""
@@ -289,12 +277,12 @@ def attribute(
         a = out["attribution"]
         summary = a.group_by(["program_id", "year"]).aggregate(
             eligible=a.person_id.nunique(), attributed=a.person_id.nunique(where=a.attributed))
-        _print_rows("Attribution by program and year", _sorted(summary, ["program_id", "year"]))
+        _print_frame("Attribution by program and year", _sorted(summary, ["program_id", "year"]))
         steps = a.filter(a.attributed).group_by(["program_id", "year", "step"]).aggregate(persons=a.person_id.nunique())
-        _print_rows("Attributed persons by step", _sorted(steps, ["program_id", "year", "step"]))
+        _print_frame("Attributed persons by step", _sorted(steps, ["program_id", "year", "step"]))
         mm = out["member_month"]
         by = mm.group_by(["payer_type", "year"]).aggregate(member_months=mm.member_month.sum().round(1))
-        _print_rows("Member months by payer type and year", _sorted(by, ["payer_type", "year"]))
+        _print_frame("Member months by payer type and year", _sorted(by, ["payer_type", "year"]))
 
 
 @app.command()
@@ -312,12 +300,12 @@ def scale(
             out = ctx.scale(pack, year or None)
         except (PackError, KeyError, ValueError) as exc:
             _fail(str(exc).strip("'\""))
-        _print_rows("Scale targets", _sorted(out["scale_target"], ["year", "scope"]))
+        _print_frame("Scale targets", _sorted(out["scale_target"], ["year", "scope"]))
         b = out["scale_breakdown"]
         for dim in ("payer_type", "program", "hsa"):
-            _print_rows(f"Scale by {dim}", _sorted(b.filter(b.dimension == dim).drop("dimension"),
+            _print_frame(f"Scale by {dim}", _sorted(b.filter(b.dimension == dim).drop("dimension"),
                                                 ["year", "scope", "value"]))
-        _print_rows("ACO network", _sorted(out["provider_participation"], ["year", "aco_id"]))
+        _print_frame("ACO network", _sorted(out["provider_participation"], ["year", "aco_id"]))
 
 
 @explain_app.command("attribution")
@@ -345,7 +333,7 @@ def explain_attribution(
                           f"allowed {d['allowed'] if d['allowed'] is not None else '-'}", highlight=False)
         keep = ("period", "step_name", "entity_rank", "entity_id", "aco_id", "entity_allowed", "clinician_rank", "tin",
                 "npi", "specialty_code", "category", "allowed", "services", "last_service_date")
-        _print_rows("Candidates", [{k: c[k] for k in keep} for c in found["candidates"]])
+        _print_frame("Candidates", [{k: c[k] for k in keep} for c in found["candidates"]])
 
 
 

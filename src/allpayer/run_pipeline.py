@@ -20,7 +20,7 @@ from allpayer.compute.expected_cost import claims_by_person_month
 from allpayer.compute.final_action import final_action
 from allpayer.compute.program_results import ProgramInputs, program_results
 from allpayer.compute.spending import incurred_spend, service_lines
-from allpayer.compute.tcoc import completed_spend
+from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
 from allpayer.config.cost import CostSettings
 from allpayer.config.loader import load_pack, pack_path
 from allpayer.runs import Run, runs_folder, write_run
@@ -55,7 +55,7 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     medical = warehouse.table("medical_claim")
     pharmacy = warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None
     enrollment = warehouse.table("enrollment")
-    lines = warehouse.materialize("run_lines", service_lines(medical, pharmacy))
+    lines = warehouse.materialize("run_lines", service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS))
     spend = incurred_spend(lines, enrollment, settings.financial_target_services, ibis.literal(as_of))
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
                                                                              as_of)

@@ -41,18 +41,19 @@ def copy(tmp_path: Path) -> Path:
     return dest
 
 
-def test_unknown_key_names_file_and_key(copy: Path):
+@pytest.mark.parametrize(("old", "new", "error"), [
+    pytest.param("lookback_months: 12", "lookback_months: 12\n  look_back: 9",
+                 r"bcbsvt_qhp\.yaml: attribution\.look_back: Extra inputs are not permitted", id="unknown key"),
+    pytest.param("timing: retrospective", "timing: yearly",
+                 r"attribution\.timing: Input should be 'prospective', 'retrospective' or 'quarterly' \(got 'yearly'\)",
+                 id="bad value says what was expected"),
+    pytest.param("years: [2018", "years: [2030, 2018", r"program 'bcbsvt_qhp' runs in \[2030\]",
+                 id="program years must be performance years"),
+])
+def test_program_file_errors_name_file_and_key(copy: Path, old: str, new: str, error: str):
     path = copy / "programs" / "bcbsvt_qhp.yaml"
-    path.write_text(path.read_text().replace("lookback_months: 12", "lookback_months: 12\n  look_back: 9"))
-    with pytest.raises(PackError, match=r"bcbsvt_qhp\.yaml: attribution\.look_back: Extra inputs are not permitted"):
-        load_pack(copy)
-
-
-def test_bad_value_says_what_was_expected(copy: Path):
-    path = copy / "programs" / "bcbsvt_qhp.yaml"
-    path.write_text(path.read_text().replace("timing: retrospective", "timing: yearly"))
-    with pytest.raises(PackError, match=r"attribution\.timing: Input should be 'prospective', 'retrospective' or "
-                                        r"'quarterly' \(got 'yearly'\)"):
+    path.write_text(path.read_text().replace(old, new))
+    with pytest.raises(PackError, match=error):
         load_pack(copy)
 
 
@@ -60,13 +61,6 @@ def test_pack_level_errors(copy: Path):
     main = copy / "pack.yaml"
     main.write_text(main.read_text().replace("convention: any_day", "convention: weekly"))
     with pytest.raises(PackError, match=r"pack\.yaml: member_months\.convention"):
-        load_pack(copy)
-
-
-def test_program_years_must_be_performance_years(copy: Path):
-    path = copy / "programs" / "bcbsvt_qhp.yaml"
-    path.write_text(path.read_text().replace("years: [2018", "years: [2030, 2018"))
-    with pytest.raises(PackError, match=r"program 'bcbsvt_qhp' runs in \[2030\]"):
         load_pack(copy)
 
 
