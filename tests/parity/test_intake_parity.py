@@ -28,3 +28,22 @@ def test_dirty_seed_loads_identically(parity, tmp_path):
     result = parity(run, KEYS)
     assert len(result["quarantine"]) == 12
     assert len(result["medical_claim"]) > 2000
+
+
+def test_typed_parquet_loads_identically(parity, tmp_path):
+    """Typed Parquet is staged as a view over the file on DuckDB and streamed through Arrow on Spark."""
+    from tests.conftest import FIXTURES
+    from tests.typed_parquet import write_typed_copy
+
+    folder = tmp_path / "typed"
+    for stem in ("eligibility", "medical_claim", "pharmacy_claim"):
+        write_typed_copy(FIXTURES / "tuva_seed" / f"{stem}.csv", folder / f"{stem}.parquet", stem)
+
+    tables = {name: KEYS[name] for name in ("person", "enrollment", "medical_claim", "pharmacy_claim")}
+
+    def run(ctx):
+        ctx.ingest([folder], settings=SETTINGS)
+        return {name: ctx.table(name) for name in tables}
+
+    result = parity(run, tables)
+    assert len(result["medical_claim"]) == 2075

@@ -50,7 +50,8 @@ ENROLLED = ibis.memtable({"person_id": ["p1", "p2"]})
 def _outcome(rows: list[dict]) -> tuple[list, list]:
     raw = _raw(rows)
     checked = validate.resolve(raw, SPEC, SETTINGS, ENROLLED)
-    accepted = CON.to_pyarrow(validate.accepted(checked, PHARMACY_CLAIM)).to_pylist()
+    ok = validate.accepted_rows(raw, checked, SPEC)
+    accepted = CON.to_pyarrow(validate.accepted(ok, PHARMACY_CLAIM)).to_pylist()
     quarantine, _ = validate.findings(checked, raw, SPEC, SETTINGS, ENROLLED, "test")
     rejected = CON.to_pyarrow(quarantine).to_pylist()
     return accepted, rejected

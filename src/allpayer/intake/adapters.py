@@ -16,6 +16,7 @@ from allpayer.intake.contract import (
     PHARMACY_CLAIM,
     PROVIDER,
     DateOrder,
+    Kind,
 )
 from allpayer.intake.validate import InputSpec
 
@@ -45,6 +46,10 @@ class FileKind:
     def mapping(self) -> dict[str, str]:
         inverse = {v: k for k, v in self.renames.items()}
         return {inverse.get(c.name, c.name): c.name for c in INPUTS[self.input].columns}
+
+    def kinds(self) -> dict[str, Kind]:
+        """Contract kind of each canonical column."""
+        return {c.name: c.kind for c in INPUTS[self.input].columns}
 
     def required_source_columns(self) -> set[str]:
         inverse = {v: k for k, v in self.renames.items()}

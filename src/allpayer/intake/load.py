@@ -127,11 +127,12 @@ def _refuse_duplicate_names(found: list[tuple[FileKind, Path]]) -> None:
 
 def _stage_all(warehouse: Warehouse, found: list[tuple[FileKind, Path]], say: Progress) -> dict[str, list[ir.Table]]:
     """Every file's header first (cheap, so a bad file fails fast), then every file's rows."""
-    sources = [(kind, open_source(path, kind.mapping(), kind.required_source_columns())) for kind, path in found]
+    sources = [(kind, open_source(path, kind.mapping(), kind.required_source_columns(), kind.kinds()))
+               for kind, path in found]
     staged: dict[str, list[ir.Table]] = defaultdict(list)
     for number, (kind, source) in enumerate(sources):
         say(f"reading {source.path.name}")
-        table, rows = warehouse.stage(f"{number:03d}", source.schema, source.batches())
+        table, rows = warehouse.stage_source(f"{number:03d}", source)
         if rows == 0:
             raise FileError(source.path, "no data rows (header only)")
         staged[kind.input].append(table)
@@ -139,12 +140,25 @@ def _stage_all(warehouse: Warehouse, found: list[tuple[FileKind, Path]], say: Pr
 
 
 def _raw_union(tables: list[ir.Table], spec: InputSpec) -> ir.Table:
+    """All files of one input as one table. A column that files stage with different types (typed in one
+    Parquet file, text in another) is staged as text in all of them."""
     order = [c.name for c in spec.columns] + ["source_file", "source_row"]
+    if len(tables) == 1:
+        return tables[0].select(*[c for c in order if c in tables[0].columns])
+    types = defaultdict(set)
+    for raw in tables:
+        for name, dtype in raw.schema().items():
+            types[name].add(dtype)
     parts = []
     for raw in tables:
-        absent = {c: ibis.null("string") for c in order if c not in raw.columns}
-        parts.append(raw.mutate(**absent).select(order))
-    return parts[0] if len(parts) == 1 else ibis.union(*parts)
+        columns = {c: (raw[c] if len(types[c]) == 1 else raw[c].cast("string")) if c in raw.columns
+                   else ibis.null(_single(types[c]) if len(types[c]) == 1 else "string") for c in order}
+        parts.append(raw.select(**columns))
+    return ibis.union(*parts)
+
+
+def _single(dtypes: set) -> object:
+    return next(iter(dtypes))
 
 
 def _check_all(
@@ -162,19 +176,21 @@ def _check_all(
         say(f"checking {input_name}")
         spec = INPUTS[input_name]
         raw = _raw_union(staged[input_name], spec)
+        # Checks write a narrow verdict per row; the wide typed rows are parsed again where they are
+        # published, which is cheaper than writing them twice.
         first_pass = warehouse.materialize(input_name, validate.check(raw, spec, settings, enrolled))
         duplicates = warehouse.materialize(f"{input_name}_duplicates", validate.duplicate_rows(first_pass, spec))
-        rows = validate.mark_duplicates(first_pass, duplicates)
+        rows = warehouse.materialize(f"{input_name}_verdicts", validate.mark_duplicates(first_pass, duplicates))
         checked[input_name] = rows
         rejected, warned = validate.findings(rows, raw, spec, settings, enrolled, load_id)
         findings.append(rejected)
         warnings.append(warned)
+        ok = validate.accepted_rows(raw, rows, spec)
         if input_name == "eligibility":
-            outputs["enrollment"] = validate.accepted(rows, ENROLLMENT)
-            ok = rows.filter(rows.rule_code.isnull())
+            outputs["enrollment"] = validate.accepted(ok, ENROLLMENT)
             outputs["person"] = latest_demographics(ok)
         else:
-            outputs[input_name] = validate.accepted(rows, TABLES[input_name])
+            outputs[input_name] = validate.accepted(ok, TABLES[input_name])
         if input_name in ("enrollment", "eligibility"):
             enrolled = warehouse.materialize("enrolled_persons",
                                              outputs["enrollment"].select("person_id").distinct())

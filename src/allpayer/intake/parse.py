@@ -30,9 +30,14 @@ def matches(value: ir.StringValue, pattern: str) -> ir.BooleanValue:
     return value.re_search(pattern).fill_null(False)
 
 
-def present(value: ir.StringValue) -> ir.StringValue:
-    """The staged value (already trimmed in staging), with blank as null."""
-    return value.nullif("")
+def is_text(value: ir.Value) -> bool:
+    """Staged as text; otherwise staging kept the contract's own type (see ``intake.staging``)."""
+    return value.type().is_string()
+
+
+def present(value: ir.Value) -> ir.Value:
+    """The staged value (already trimmed in staging), with blank text as null."""
+    return value.nullif("") if is_text(value) else value
 
 
 def normalise(value: ir.StringValue, column: Column) -> ir.StringValue:
@@ -57,6 +62,8 @@ def normalise(value: ir.StringValue, column: Column) -> ir.StringValue:
 
 def parse(value: ir.StringValue, column: Column) -> ir.Value:
     """Typed value, or null where the raw value is missing or cannot be parsed."""
+    if not is_text(value):
+        return value.cast(column.ibis_type)
     value = normalise(value, column)
     kind = column.kind
     if kind is Kind.STRING:
@@ -86,10 +93,15 @@ def _looks_like_iso_date(value: ir.StringValue) -> ir.BooleanValue:
     return (shape & tail).fill_null(False)
 
 
-def npi_luhn_ok(npi: ir.StringValue) -> ir.BooleanValue:
-    """NPI check digit: Luhn over the 80840 prefix and the first nine digits (CMS NPI standard).
-    Digits are taken arithmetically from the number, which both engines do fast."""
-    number = ibis.ifelse(matches(npi, CODE_PATTERNS[Code.NPI]), npi.try_cast("int64"), ibis.null("int64"))
+def npi_number(npi: ir.StringValue) -> ir.IntegerValue:
+    """The NPI as a number where it is ten digits, else null."""
+    return ibis.ifelse(matches(npi, CODE_PATTERNS[Code.NPI]), npi.try_cast("int64"), ibis.null("int64"))
+
+
+def luhn_ok(number: ir.IntegerValue) -> ir.BooleanValue:
+    """NPI check digit: Luhn over the 80840 prefix and the first nine digits (CMS NPI standard), taken
+    arithmetically from :func:`npi_number`, which both engines do fast. Pass a column, not an expression:
+    the digits refer to it ten times."""
     total = ibis.literal(24)  # contribution of the constant prefix 80840
     for position in range(9):  # leftmost digit is doubled, then every second one
         digit = (number // 10 ** (9 - position)) % 10
@@ -104,7 +116,7 @@ def npi_luhn_ok(npi: ir.StringValue) -> ir.BooleanValue:
 
 def code_ok(value: ir.StringValue, code: Code) -> ir.BooleanValue:
     if code is Code.NPI:
-        return npi_luhn_ok(value)
+        return luhn_ok(npi_number(value))
     return matches(value, CODE_PATTERNS[code])
 
 

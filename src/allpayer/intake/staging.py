@@ -3,6 +3,10 @@
 A file that is malformed as a whole is refused here with one :class:`FileError` line naming the file and
 the problem, before anything is published. Rows stream out as strings with ``source_file`` and
 ``source_row`` (1-based data record, header excluded); the warehouse stores them as scratch tables.
+
+Parquet columns whose type already is the contract's (a date column stored as a date, an amount as a decimal
+with at most the contract's scale ...) keep that type: they cannot fail to parse, so they skip the string
+round trip. Every other column arrives as a string.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from allpayer.intake.contract import Kind
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -44,20 +50,33 @@ class Source:
     format: str
     source_columns: tuple[str, ...]
     columns: tuple[str, ...]
+    types: tuple[pa.DataType, ...]  # per column: pa.string(), or the contract type it is already stored in
+    stored_types: tuple[pa.DataType, ...]  # per column, as the file stores it
+
+    @property
+    def text_stored_as_text(self) -> bool:
+        """Every column staged as a string is stored as one, so staging it is a trim, not a conversion."""
+        return all(pa.types.is_string(s) or pa.types.is_large_string(s)
+                   for s, t in zip(self.stored_types, self.types, strict=True) if t == pa.string())
 
     @property
     def schema(self) -> pa.Schema:
-        return pa.schema([(n, pa.string()) for n in self.columns]
-                         + [("source_file", pa.string()), ("source_row", pa.int64())])
+        return pa.schema([*zip(self.columns, self.types, strict=True),
+                          ("source_file", pa.string()), ("source_row", pa.int64())])
+
+    @property
+    def typed_columns(self) -> tuple[str, ...]:
+        return tuple(c for c, t in zip(self.columns, self.types, strict=True) if t != pa.string())
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         raw = (_csv_batches(self.path, list(self.source_columns)) if self.format == "csv"
-               else _parquet_batches(self.path, list(self.source_columns)))
+               else _parquet_batches(self.path, list(self.source_columns), self.types))
         rows = 0
         for batch in raw:
             if batch.num_rows == 0:
                 continue
-            arrays = [pc.utf8_trim_whitespace(batch.column(i)) for i in range(batch.num_columns)]
+            arrays = [pc.utf8_trim_whitespace(column) if column.type == pa.string() else column
+                      for column in batch.columns]
             arrays.append(pa.repeat(pa.scalar(self.path.name, pa.string()), batch.num_rows))
             arrays.append(pa.array(np.arange(rows + 1, rows + batch.num_rows + 1, dtype=np.int64)))
             yield pa.RecordBatch.from_arrays(arrays, schema=self.schema)
@@ -73,27 +92,55 @@ def file_format(path: Path) -> str:
     raise FileError(path, f"unknown file type {path.suffix!r} (expected .csv or .parquet)")
 
 
-def open_source(source: Path, mapping: Mapping[str, str], required: set[str]) -> Source:
+def open_source(source: Path, mapping: Mapping[str, str], required: set[str],
+                kinds: Mapping[str, Kind] | None = None) -> Source:
     """Check that ``source`` can be read and has the ``required`` source columns; ``mapping`` renames
-    source columns to canonical ones. Optional columns may be absent."""
+    source columns to canonical ones, ``kinds`` gives each canonical column's contract kind. Optional columns
+    may be absent."""
     if not source.exists():
         raise FileError(source, "file not found")
     if source.stat().st_size == 0:
         raise FileError(source, "empty file (0 bytes)")
     fmt = file_format(source)
-    header = _csv_header(source) if fmt == "csv" else _parquet_header(source)
-    missing = sorted(required - set(header))
+    stored = {c: pa.string() for c in _csv_header(source)} if fmt == "csv" else _parquet_types(source)
+    missing = sorted(required - set(stored))
     if missing:
-        raise FileError(source, _missing_message(missing, header))
-    present = tuple(c for c in mapping if c in header)
-    return Source(source, fmt, present, tuple(mapping[c] for c in present))
+        raise FileError(source, _missing_message(missing, list(stored)))
+    present = tuple(c for c in mapping if c in stored)
+    columns = tuple(mapping[c] for c in present)
+    kinds = kinds or {}
+    types = tuple(_kept_type(stored[s], kinds.get(c, Kind.STRING)) for s, c in zip(present, columns, strict=True))
+    return Source(source, fmt, present, columns, types, tuple(stored[s] for s in present))
 
 
-def _parquet_header(path: Path) -> list[str]:
+def _parquet_types(path: Path) -> dict[str, pa.DataType]:
     try:
-        return pq.read_schema(path).names
+        schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise FileError(path, f"unreadable Parquet ({str(exc).splitlines()[0]})") from None
+    return {f.name: f.type for f in schema}
+
+
+# Largest integer digits and scale a stored decimal may have to be kept as the contract's decimal.
+_DECIMAL_LIMITS = {Kind.MONEY: (16, 2), Kind.DECIMAL: (14, 4)}
+_CONTRACT_ARROW = {Kind.DATE: pa.date32(), Kind.INTEGER: pa.int64(), Kind.BOOLEAN: pa.bool_(),
+                   Kind.MONEY: pa.decimal128(18, 2), Kind.DECIMAL: pa.decimal128(18, 4)}
+
+
+def _kept_type(stored: pa.DataType, kind: Kind) -> pa.DataType:
+    """The contract's Arrow type when ``stored`` converts to it exactly, else string (checked as text)."""
+    keep = False
+    if kind is Kind.DATE:
+        keep = pa.types.is_date(stored)
+    elif kind is Kind.BOOLEAN:
+        keep = pa.types.is_boolean(stored)
+    elif kind is Kind.INTEGER:
+        keep = pa.types.is_signed_integer(stored)
+    elif kind in _DECIMAL_LIMITS:
+        digits, scale = _DECIMAL_LIMITS[kind]
+        keep = (pa.types.is_integer(stored) and stored.bit_width <= 32) or (
+            pa.types.is_decimal(stored) and stored.scale <= scale and stored.precision - stored.scale <= digits)
+    return _CONTRACT_ARROW[kind] if keep else pa.string()
 
 
 def _missing_message(missing: list[str], header: list[str]) -> str:
@@ -170,12 +217,14 @@ def _first_ragged_row(path: Path) -> tuple[int, int, int | None]:
     return expected, expected, None
 
 
-def _parquet_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def _parquet_batches(path: Path, columns: list[str], types: tuple[pa.DataType, ...]) -> Iterator[pa.RecordBatch]:
     try:
         parquet = pq.ParquetFile(path)
         for batch in parquet.iter_batches(columns=columns, batch_size=1 << 20):
             yield pa.RecordBatch.from_arrays(
-                [_as_string(batch.column(i)) for i in range(batch.num_columns)], names=batch.schema.names
+                [_as_string(column) if kept == pa.string() else column.cast(kept)
+                 for column, kept in zip(batch.columns, types, strict=True)],
+                names=batch.schema.names,
             )
     except (pa.ArrowInvalid, OSError) as exc:
         raise FileError(path, f"unreadable Parquet ({str(exc).splitlines()[0]})") from None

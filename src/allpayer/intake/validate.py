@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from allpayer.intake.contract import Code, Column, DateOrder, Kind, Table
-from allpayer.intake.parse import code_ok, parse, present
+from allpayer.intake.parse import code_ok, is_text, luhn_ok, npi_number, parse, present
 from allpayer.intake.rules import PRECEDENCE, RULES
 
 _CODE_RULES = {
@@ -69,17 +69,19 @@ def _quoted(value: ir.Value) -> ir.StringValue:
 
 
 def _column_checks(raw: ir.Table, column: Column, parsed: ir.Value, settings: IntakeSettings) -> list[Check]:
+    """``raw`` carries ``_n_<name>`` (:func:`npi_number`) for NPI columns."""
     value = present(raw[column.name])
     name = column.name
     checks: list[Check] = []
-    if column.kind is not Kind.STRING:
+    if column.kind is not Kind.STRING and is_text(value):
         checks.append(Check("TYPE_UNPARSABLE", name, value.notnull() & parsed.isnull(),
                             f"{name}: not a valid {column.kind.value}, got " + _quoted(value)))
     if column.required:
         checks.append(Check("REQUIRED_MISSING", name, parsed.isnull() & value.isnull(),
                             ibis.literal(f"{name}: required value is missing")))
     if column.code is not None:
-        checks.append(Check(_CODE_RULES[column.code], name, parsed.notnull() & ~code_ok(parsed, column.code),
+        valid = luhn_ok(raw[f"_n_{name}"]) if column.code is Code.NPI else code_ok(parsed, column.code)
+        checks.append(Check(_CODE_RULES[column.code], name, parsed.notnull() & ~valid,
                             f"{name}: {RULES[_CODE_RULES[column.code]].message}, got " + _quoted(value)))
     if column.allowed:
         checks.append(Check("VALUE_NOT_ALLOWED", name, parsed.notnull() & ~parsed.isin(column.allowed),
@@ -157,7 +159,9 @@ def _flag(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir
     # Separate projections (parse -> flag -> classify) keep every expression computed once, so
     # neither engine re-evaluates a parse inside each branch of the CASE that picks the first rule.
     raw = _with_missing_columns(raw, spec)
-    parsed_table = raw.mutate(**{f"_p_{c.name}": parse(raw[c.name], c) for c in spec.columns})
+    parsed_table = raw.mutate(**{f"_p_{c.name}": parse(raw[c.name], c) for c in spec.columns},
+                              **{f"_n_{c.name}": npi_number(parse(raw[c.name], c))
+                                 for c in spec.columns if c.code is Code.NPI})
     parsed = {c.name: parsed_table[f"_p_{c.name}"] for c in spec.columns}
     checks = [chk for c in spec.columns for chk in _column_checks(parsed_table, c, parsed[c.name], settings)]
     checks += [_date_order_check(parsed, order) for order in spec.date_orders]
@@ -180,22 +184,35 @@ def _rebind(expr: ir.Value, old: ir.Table, new: ir.Table) -> ir.Value:
 
 
 def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None = None) -> ir.Table:
-    """Every input row once: its parsed values under the canonical names, lineage, and the code of the
-    first failing rule (``rule_code``) and first warning (``warn_code``), null where none.
+    """Every input row once, narrow: lineage, the parsed primary key, and the code of the first failing rule
+    (``rule_code``) and first warning (``warn_code``), null where none.
 
     Duplicate keys are judged separately (:func:`duplicate_rows`, :func:`mark_duplicates`) so the sort
-    they need runs on a narrow table. Messages, every failing rule and raw values are worked out by
-    :func:`findings`, for flagged rows only.
+    they need runs on this narrow table. Typed rows come from :func:`accepted_rows`; messages, every failing
+    rule and raw values from :func:`findings`, for flagged rows only.
     """
     flagged = _flag(raw, spec, settings, enrolled)
     code, _, _ = _first(flagged.checks)
     warn_code, _, _ = _first(flagged.warnings)
     table = flagged.table
-    typed = table.select(
-        **{c.name: table[f"_p_{c.name}"] for c in spec.columns},
+    return table.select(
+        **{k: table[f"_p_{k}"] for k in spec.primary_key},
         source_file=table.source_file, source_row=table.source_row, rule_code=code, warn_code=warn_code,
     )
-    return typed
+
+
+def parsed(raw: ir.Table, spec: InputSpec) -> ir.Table:
+    """Every row's values parsed to the contract's types, with lineage; no checks."""
+    raw = _with_missing_columns(raw, spec)
+    return raw.select(**{c.name: parse(raw[c.name], c) for c in spec.columns},
+                      source_file=raw.source_file, source_row=raw.source_row)
+
+
+def accepted_rows(raw: ir.Table, checked: ir.Table, spec: InputSpec) -> ir.Table:
+    """Parsed rows that passed every rule: all rows but the (few) rejected ones, so the wide typed rows are
+    computed once, where they are written, and meet only a small anti-join."""
+    rejected = checked.filter(checked.rule_code.notnull()).select("source_file", "source_row")
+    return parsed(raw, spec).anti_join(rejected, ["source_file", "source_row"])
 
 
 def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
@@ -228,9 +245,8 @@ def resolve(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: 
     return mark_duplicates(checked, duplicate_rows(checked, spec))
 
 
-def accepted(checked: ir.Table, table: Table) -> ir.Table:
-    """Canonical rows of ``table`` from the rows that passed, typed as the contract says."""
-    ok = checked.filter(checked.rule_code.isnull())
+def accepted(ok: ir.Table, table: Table) -> ir.Table:
+    """Canonical rows of ``table`` from :func:`accepted_rows`, typed as the contract says."""
     return ok.select(**{c.name: ok[c.name].cast(c.ibis_type) for c in table.columns},
                      source_file=ok.source_file, source_row=ok.source_row)
 
@@ -284,7 +300,7 @@ def _finding_rows(rows: ir.Table, spec: InputSpec, load_id: str, code: ir.Value,
 def _raw_json(rows: ir.Table, spec: InputSpec) -> ir.StringValue:
     parts = []
     for column in spec.columns:
-        value = rows[column.name]
+        value = rows[column.name].cast("string")
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         parts.append(ibis.literal(f'"{column.name}":') + ibis.ifelse(
             value.isnull(), ibis.literal("null"), ibis.literal('"') + escaped + ibis.literal('"')))

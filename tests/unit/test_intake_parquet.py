@@ -1,0 +1,106 @@
+"""Intake of typed Parquet: columns already stored in the contract's type skip the text round trip (and on
+DuckDB the file is read where it lies), yet load exactly as the same data in CSV and are still checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from allpayer.intake.adapters import TUVA
+from allpayer.intake.staging import open_source
+from tests.conftest import FIXTURES, SETTINGS
+from tests.typed_parquet import read_text, typed, write_typed_copy
+
+STEMS = ("eligibility", "medical_claim", "pharmacy_claim")
+KEYS = {"person": ["person_id"], "enrollment": ["person_id", "enrollment_start_date", "source_row"],
+        "medical_claim": ["claim_id", "claim_line_number"], "pharmacy_claim": ["claim_id", "claim_line_number"]}
+
+
+def _rows(ctx, name: str) -> list[dict]:
+    table = ctx.table(name).drop("source_file").to_pyarrow()
+    return table.sort_by([(k, "ascending") for k in KEYS[name]]).to_pylist()
+
+
+def test_typed_columns_are_kept_and_text_stays_text(tmp_path):
+    path = tmp_path / "medical_claim.parquet"
+    write_typed_copy(FIXTURES / "tuva_seed" / "medical_claim.csv", path, "medical_claim")
+    kind = next(k for k in TUVA.kinds if k.stem == "medical_claim")
+    source = open_source(path, kind.mapping(), kind.required_source_columns(), kind.kinds())
+    kept = dict(zip(source.columns, source.types, strict=True))
+    assert kept["claim_start_date"] == pa.date32()
+    assert kept["paid_amount"] == pa.decimal128(18, 2)  # stored as decimal(12, 2): widened exactly
+    assert kept["claim_line_number"] == pa.int64()
+    assert kept["in_network_flag"] == pa.bool_()
+    assert kept["service_unit_quantity"] == pa.decimal128(18, 4)
+    assert kept["claim_id"] == pa.string()
+    assert source.text_stored_as_text
+
+
+def test_typed_parquet_loads_exactly_like_the_csv(make_context, tmp_path):
+    """Same rows, values and source rows from the seed as CSV and as typed Parquet, with padded text in the
+    Parquet copy trimmed as the CSV path trims it."""
+    folder = tmp_path / "typed"
+    for stem in STEMS:
+        table = typed(read_text(FIXTURES / "tuva_seed" / f"{stem}.csv"), stem)
+        padded = pc.binary_join_element_wise(" ", table["person_id"], "\t", "")  # " 10\t"
+        table = table.set_column(table.column_names.index("person_id"), "person_id", padded)
+        folder.mkdir(exist_ok=True)
+        pq.write_table(table, folder / f"{stem}.parquet", row_group_size=500)  # several row groups
+    from_csv, from_parquet = make_context(name="csv"), make_context(name="parquet")
+    csv_report = from_csv.ingest([FIXTURES / "tuva_seed"], settings=SETTINGS)
+    parquet_report = from_parquet.ingest([folder], settings=SETTINGS)
+    assert (parquet_report.read, parquet_report.rejected) == (csv_report.read, csv_report.rejected) == (2397, 0)
+    for name in KEYS:
+        assert _rows(from_parquet, name) == _rows(from_csv, name), name
+
+
+def test_typed_values_are_still_checked(make_context, tmp_path):
+    """A typed file cannot hold unparsable values, but its values can still break rules."""
+    table = typed(read_text(FIXTURES / "tuva_seed" / "pharmacy_claim.csv"), "pharmacy_claim")
+    paid = table["paid_amount"].to_pylist()
+    paid[0] = Decimal("-5.00")
+    dispensed = table["dispensing_date"].to_pylist()
+    dispensed[1] = dt.date(1850, 1, 1)
+    table = table.set_column(table.column_names.index("paid_amount"), "paid_amount",
+                             pa.array(paid, pa.decimal128(12, 2)))
+    table = table.set_column(table.column_names.index("dispensing_date"), "dispensing_date",
+                             pa.array(dispensed, pa.date32()))
+    folder = tmp_path / "checked"
+    folder.mkdir()
+    pq.write_table(table, folder / "pharmacy_claim.parquet")
+    write_typed_copy(FIXTURES / "tuva_seed" / "eligibility.csv", folder / "eligibility.parquet", "eligibility")
+    ctx = make_context()
+    report = ctx.ingest([folder], settings=SETTINGS)
+    assert report.accepted + report.rejected == report.read
+    found = {r["source_row"]: r for r in ctx.table("quarantine").to_pyarrow().to_pylist()}
+    assert sorted(found) == [1, 2]
+    assert (found[1]["rule_code"], found[1]["field"]) == ("AMOUNT_IMPOSSIBLE", "paid_amount")
+    assert json.loads(found[1]["raw_values"])["paid_amount"] == "-5.00"
+    assert (found[2]["rule_code"], found[2]["field"]) == ("DATE_OUT_OF_RANGE", "dispensing_date")
+    assert "'1850-01-01'" in found[2]["message"]
+
+
+def test_csv_and_typed_parquet_files_of_one_input_load_together(make_context, tmp_path):
+    """Two files of one input, one text and one typed: the differing columns are checked as text."""
+    lines = (FIXTURES / "tuva_seed" / "medical_claim.csv").read_text().splitlines(keepends=True)
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "medical_claim_a.csv").write_text("".join(lines[:1001]))
+    (tmp_path / "second.csv").write_text("".join([lines[0], *lines[1001:]]))
+    write_typed_copy(tmp_path / "second.csv", folder / "medical_claim_b.parquet", "medical_claim")
+    write_typed_copy(FIXTURES / "tuva_seed" / "eligibility.csv", folder / "eligibility.parquet", "eligibility")
+    mixed, plain = make_context(name="mixed"), make_context(name="plain")
+    report = mixed.ingest([folder], settings=SETTINGS)
+    plain.ingest([FIXTURES / "tuva_seed"], settings=SETTINGS)
+    assert (report.read, report.rejected) == (31 + 2075, 0)
+    without_row = [{k: v for k, v in r.items() if k != "source_row"} for r in _rows(plain, "medical_claim")]
+    assert [{k: v for k, v in r.items() if k != "source_row"} for r in _rows(mixed, "medical_claim")] == without_row
+    files = mixed.table("medical_claim").group_by("source_file").aggregate(
+        n=lambda t: t.count(), last=lambda t: t.source_row.max()).to_pyarrow().to_pylist()
+    assert sorted((f["source_file"], f["n"], f["last"]) for f in files) == [
+        ("medical_claim_a.csv", 1000, 1000), ("medical_claim_b.parquet", 1075, 1075)]
