@@ -14,10 +14,8 @@ import ibis
 import ibis.expr.types as ir
 
 from allpayer import __version__
-from allpayer.compute.calendar import month_index
 from allpayer.compute.completion import chain_ladder, payer_exposure
 from allpayer.compute.expected_cost import claims_by_person_month
-from allpayer.compute.final_action import final_action
 from allpayer.compute.program_results import ProgramInputs, program_results
 from allpayer.compute.spending import incurred_spend, service_lines
 from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
@@ -55,16 +53,15 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     medical = warehouse.table("medical_claim")
     pharmacy = warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None
     enrollment = warehouse.table("enrollment")
-    lines = warehouse.materialize("run_lines", service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS))
+    lines = warehouse.materialize("run_lines",
+                                  service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS, "billing_tin"))
     spend = incurred_spend(lines, enrollment, settings.financial_target_services, ibis.literal(as_of))
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
                                                                              as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
-    fa = final_action(medical)
-    paid_on = ibis.coalesce(fa.paid_date, fa.file_date, fa.claim_start_date)
-    fa = fa.filter(paid_on <= as_of)
-    provider_spend = fa.select("person_id", "billing_tin", month_index=month_index(fa.claim_start_date),
-                               paid_amount=fa.paid_amount.fill_null(0))
+    paid = lines.filter((lines.claim_kind == "medical") & (lines.paid_on <= as_of))
+    provider_spend = paid.select("person_id", "billing_tin", month_index=paid.incurred_month,
+                                 paid_amount=paid.paid_amount)
     return ProgramInputs(
         attribution_month=warehouse.table("attribution_month"),
         member_months=warehouse.materialize("run_member_months", member_months),

@@ -27,7 +27,7 @@ MONEY = "decimal(18, 2)"
 REFDATA = Path(__file__).resolve().parent.parent / "refdata"
 LINE_COLUMNS = ("claim_kind", "data_source", "claim_id", "family_id", "person_id", "payer", "incurred_date",
                 "incurred_month", "paid_date", "paid_on", "paid_month", "service_category_1", "service_category_2",
-                "allowed_amount", "paid_amount")
+                "allowed_amount", "paid_amount", "billing_tin")
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def medical_lines(medical_claim: ir.Table, rules: tuple[CategoryRule, ...] | Non
         paid_on=ibis.coalesce(fa.paid_date, fa.file_date, fa.claim_start_date),
         paid_month=month_index(ibis.coalesce(fa.paid_date, fa.file_date, fa.claim_start_date)),
         service_category_1=fa.service_category_1, service_category_2=fa.service_category_2,
-        allowed_amount=_money(fa.allowed_amount), paid_amount=_money(fa.paid_amount),
+        allowed_amount=_money(fa.allowed_amount), paid_amount=_money(fa.paid_amount), billing_tin=fa.billing_tin,
     )
 
 
@@ -108,6 +108,7 @@ def pharmacy_lines(pharmacy_claim: ir.Table, rules: tuple[CategoryRule, ...] | N
         paid_month=month_index(ibis.coalesce(fa.paid_date, fa.file_date, fa.dispensing_date)),
         service_category_1=fa.service_category_1, service_category_2=fa.service_category_2,
         allowed_amount=_money(fa.allowed_amount), paid_amount=_money(fa.paid_amount),
+        billing_tin=ibis.null("string"),
     )
 
 
