@@ -17,16 +17,24 @@ import time
 from pathlib import Path
 
 PREPARE = """
-import sys
+import sys, time
 from pathlib import Path
 from allpayer import Context
 from allpayer.synth import SynthConfig, generate
 root, persons, first, last = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-generate(SynthConfig(persons=persons, first_year=first, last_year=last, seed=1), root / "input")
+def timed(label, step):
+    started = time.perf_counter()
+    result = step()
+    print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
+    return result
+if not (root / "input" / "synth_manifest.json").exists():
+    timed("synthetic data", lambda: generate(SynthConfig(persons=persons, first_year=first, last_year=last, seed=1),
+                                             root / "input"))
 with Context(root / "ws") as ctx:
-    ctx.ingest([root / "input"])
-    ctx.attribute("vermont")
-    ctx.tcoc("vermont")
+    report = timed("intake", lambda: ctx.ingest([root / "input"]))
+    print(f"  intake read {report.read:,} rows, rejected {report.rejected:,}", flush=True)
+    timed("attribution", lambda: ctx.attribute("vermont"))
+    timed("total cost of care", lambda: ctx.tcoc("vermont"))
 """
 
 

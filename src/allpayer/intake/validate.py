@@ -223,11 +223,19 @@ def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
 
 def duplicate_rows(checked: ir.Table, spec: InputSpec) -> ir.Table:
     """(source_file, source_row) of rows whose key an earlier row (by file, then row) already holds,
-    among rows that passed every other rule."""
-    passed = checked.filter(checked.rule_code.isnull()).select(*spec.primary_key, "source_file", "source_row")
-    window = ibis.window(group_by=[passed[k] for k in spec.primary_key],
-                         order_by=[passed.source_file, passed.source_row])
-    ranked = passed.mutate(_seen_before=ibis.row_number().over(window))
+    among rows that passed every other rule.
+
+    Keys are first counted by their hash, a grouping that spills to disk at any size; only rows whose key hash
+    repeats (the duplicates and the rare collisions) are then ranked exactly."""
+    passed = checked.filter(checked.rule_code.isnull())
+    key_hash = ibis.struct({k: passed[k] for k in spec.primary_key}).hash()
+    hashed = passed.select(*spec.primary_key, "source_file", "source_row", _key_hash=key_hash)
+    repeated = hashed.group_by("_key_hash").aggregate(_n=hashed.count())
+    repeated = repeated.filter(repeated._n > 1).select("_key_hash")
+    candidates = hashed.semi_join(repeated, "_key_hash")
+    window = ibis.window(group_by=[candidates[k] for k in spec.primary_key],
+                         order_by=[candidates.source_file, candidates.source_row])
+    ranked = candidates.mutate(_seen_before=ibis.row_number().over(window))
     return ranked.filter(ranked._seen_before > 0).select("source_file", "source_row")
 
 
