@@ -52,7 +52,7 @@ def _outcome(rows: list[dict]) -> tuple[list, list]:
     checked = validate.resolve(raw, SPEC, SETTINGS, ENROLLED)
     ok = validate.accepted_rows(raw, checked, SPEC)
     accepted = CON.to_pyarrow(validate.accepted(ok, PHARMACY_CLAIM)).to_pylist()
-    quarantine, _ = validate.findings(checked, raw, SPEC, SETTINGS, ENROLLED, "test")
+    quarantine, _ = validate.findings(validate.flagged_rows(checked, raw), SPEC, SETTINGS, ENROLLED, "test")
     rejected = CON.to_pyarrow(quarantine).to_pylist()
     return accepted, rejected
 

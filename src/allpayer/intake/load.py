@@ -182,7 +182,8 @@ def _check_all(
         duplicates = warehouse.materialize(f"{input_name}_duplicates", validate.duplicate_rows(first_pass, spec))
         rows = warehouse.materialize(f"{input_name}_verdicts", validate.mark_duplicates(first_pass, duplicates))
         checked[input_name] = rows
-        rejected, warned = validate.findings(rows, raw, spec, settings, enrolled, load_id)
+        subset = warehouse.materialize(f"{input_name}_flagged", validate.flagged_rows(rows, raw))
+        rejected, warned = validate.findings(subset, spec, settings, enrolled, load_id)
         findings.append(rejected)
         warnings.append(warned)
         ok = validate.accepted_rows(raw, rows, spec)

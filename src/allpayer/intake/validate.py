@@ -259,13 +259,18 @@ def accepted(ok: ir.Table, table: Table) -> ir.Table:
                      source_file=ok.source_file, source_row=ok.source_row)
 
 
-def findings(checked: ir.Table, raw: ir.Table, spec: InputSpec, settings: IntakeSettings,
-             enrolled: ir.Table | None, load_id: str) -> tuple[ir.Table, ir.Table]:
-    """(quarantine, warnings): one row per rejected row and per accepted row with a warning, with the
-    field, a message naming the value, every failing rule and the raw values as JSON."""
+def flagged_rows(checked: ir.Table, raw: ir.Table) -> ir.Table:
+    """The raw rows that were rejected or warned, with their ``rule_code`` and ``warn_code`` (few rows: worth
+    storing once, since both :func:`findings` tables read them)."""
     marked = checked.filter(checked.rule_code.notnull() | checked.warn_code.notnull()).select(
         "source_file", "source_row", "rule_code", "warn_code")
-    subset = raw.join(marked, ["source_file", "source_row"])
+    return raw.join(marked, ["source_file", "source_row"])
+
+
+def findings(subset: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None,
+             load_id: str) -> tuple[ir.Table, ir.Table]:
+    """(quarantine, warnings) from :func:`flagged_rows`: one row per rejected row and per accepted row with a
+    warning, with the field, a message naming the value, every failing rule and the raw values as JSON."""
     flagged = _flag(subset, spec, settings, enrolled)
     rows = flagged.table
     _, field_, detail = _first(flagged.checks)
