@@ -195,21 +195,28 @@ def practices(provider: ir.Table) -> ir.Table:
 # ---------------------------------------------------------------- services and plurality
 
 
-def primary_care_lines(inputs: AttributionInputs, programs: list[Program], periods: ir.Table, codes: ir.Table,
-                       snf: ir.Table, spec: ir.Table, eligible: ir.Table,
-                       prefilter: tuple[list[str], dt.date, dt.date] | None = None) -> ir.Table:
-    """Counted primary-care lines per period with entity, step and category. ``prefilter`` (every code of
-    any period, first and last window day) drops other lines before any join."""
-    c = inputs.medical_claim
+def claim_lines(medical_claim: ir.Table, prefilter: tuple[list[str], dt.date, dt.date] | None = None) -> ir.Table:
+    """The claim lines that may count: a procedure code and a rendering NPI; with ``prefilter`` (every code of
+    any period, first and last window day) only those codes and dates. Narrow, so it is cheap to store."""
+    c = medical_claim
     service_date = ibis.coalesce(c.claim_line_start_date, c.claim_start_date)
     keep = c.hcpcs_code.notnull() & c.rendering_npi.notnull()
     if prefilter is not None:
         all_codes, first_day, last_day = prefilter
         keep = keep & c.hcpcs_code.isin(all_codes) & service_date.between(first_day, last_day)
-    lines = c.filter(keep).select(
+    return c.filter(keep).select(
         "person_id", "payer", "plan", "hcpcs_code", npi=c.rendering_npi,
         tin=ibis.coalesce(c.billing_tin, c.rendering_tin), pos=c.place_of_service_code.fill_null(""),
         allowed=c.allowed_amount.fill_null(0), service_date=service_date, month_index=month_index(service_date))
+
+
+def primary_care_lines(inputs: AttributionInputs, programs: list[Program], periods: ir.Table, codes: ir.Table,
+                       snf: ir.Table, spec: ir.Table, eligible: ir.Table,
+                       prefilter: tuple[list[str], dt.date, dt.date] | None = None, stage: Stage = _lazy) -> ir.Table:
+    """Counted primary-care lines per period with entity, step and category. The :func:`claim_lines`, and then
+    the lines matched to periods and codes, are staged: the joins that follow are then planned on true sizes
+    (plans built on estimates held millions of lines in a join's hash table and ran out of memory at 630k)."""
+    lines = stage("att_claim_lines", claim_lines(inputs.medical_claim, prefilter))
     enr = inputs.enrollment
     plans = tag_program(enr, programs, lambda p: match_predicate(enr, p.match)).select(
         "program_id", "payer", "plan").distinct()
@@ -218,7 +225,7 @@ def primary_care_lines(inputs: AttributionInputs, programs: list[Program], perio
                                  lines.month_index.between(periods.window_first, periods.window_last)])
     lines = lines.select(*K, "person_id", "hcpcs_code", "npi", "tin", "pos", "allowed", "service_date",
                          "specialist_step")
-    lines = lines.join(codes, [*K, "hcpcs_code"]).anti_join(snf, [*K, "hcpcs_code", "pos"])
+    lines = stage("att_period_lines", lines.join(codes, [*K, "hcpcs_code"]).anti_join(snf, [*K, "hcpcs_code", "pos"]))
     lines = lines.semi_join(eligible, [*K, "person_id"])
     lines = lines.join(clinician_specialty(inputs.provider), "npi").join(spec, [*K, "specialty_code"])
     step = ibis.ifelse(lines.category == "specialist", 2, 1)
@@ -364,7 +371,8 @@ def plurality(pack: Pack, inputs: AttributionInputs, runs: list[tuple[Program, i
     months = stage("att_program_months", program_months(pack, programs, cov, span, inputs.primary))
     excluded = _excluded_coverage(programs, cov)
     eligible = stage("att_eligible", eligible_persons(periods, months, excluded))
-    lines = stage("att_lines", primary_care_lines(inputs, programs, periods, codes, snf, spec, eligible, prefilter))
+    lines = stage("att_lines", primary_care_lines(inputs, programs, periods, codes, snf, spec, eligible, prefilter,
+                                                  stage))
     cands = stage("att_candidates", candidates(lines))
     vol = None
     if inputs.voluntary is not None and any(p.attribution.voluntary_alignment for p in programs):
