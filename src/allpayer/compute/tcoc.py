@@ -78,8 +78,11 @@ def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table
     mm = member_months.select("person_id", "payer_type", "month_index", "year",
                               weight=member_months.weight.cast("float64"))
     if not own_payer_only:
-        total = mm.weight.sum().over(ibis.window(group_by=[mm.person_id, mm.month_index]))
-        mm = mm.mutate(share=mm.weight / total)
+        # A grouping and a join rather than a window: both spill to disk, a window over every member month
+        # ran out of memory at 630k persons.
+        totals = mm.group_by(_pid=mm.person_id, _mi=mm.month_index).aggregate(_total=mm.weight.sum())
+        mm = mm.join(totals, [mm.person_id == totals._pid, mm.month_index == totals._mi])
+        mm = mm.select("person_id", "payer_type", "month_index", "year", "weight", share=mm.weight / mm._total)
     j = mm.left_join(sums, [mm[k] == sums[f"_{k}"] for k in keys])
     zero = ibis.literal(0).cast(MONEY)
     if own_payer_only:
