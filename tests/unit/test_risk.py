@@ -96,3 +96,22 @@ def test_age_sex_factors():
     f = demographic_factors(py, person, 2020)
     scores = {r["person_id"]: r["risk_score"] for r in age_sex_scores(py, person, f).to_pyarrow().to_pylist()}
     assert scores == {"a": pytest.approx(0.5), "b": pytest.approx(1.5)}
+
+
+def test_claim_diagnoses_from_final_action_lines():
+    """Every position of final-action lines, blanks dropped, distinct per person and (offset) year: claim B is
+    reversed by B2, so its code E119 never counts; A's code I10 on two lines and two positions counts once."""
+    from allpayer.compute.risk import claim_diagnoses
+    from tests.cost_builders import med, medical
+
+    claims = medical([
+        med("A", "p1", "2019-03-01", "10", diagnosis_code_1="I10", diagnosis_code_2="E785"),
+        med("A", "p1", "2019-03-01", "10", line=2, diagnosis_code_1="", diagnosis_code_3="I10"),
+        med("B", "p1", "2019-05-01", "10", diagnosis_code_1="E119"),
+        med("B2", "p1", "2019-05-01", "-10", status="reversal", original="B", file_date="2019-06-01",
+            diagnosis_code_1="E119"),
+        med("C", "p2", "2018-12-31", "10", diagnosis_code_25="F329"),
+    ])
+    rows = claim_diagnoses(claims, offset=1).to_pyarrow().to_pylist()
+    assert sorted((r["person_id"], r["year"], r["diagnosis_code"]) for r in rows) == [
+        ("p1", 2020, "E785"), ("p1", 2020, "I10"), ("p2", 2019, "F329")]

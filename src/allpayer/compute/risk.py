@@ -33,11 +33,12 @@ def claim_diagnoses(medical_claim: ir.Table, offset: int = 0) -> ir.Table:
     fa = final_action(medical_claim)
     cols = [c for c in (f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1)) if c in fa.columns]
     year = (fa.claim_start_date.year() + offset).cast("int64")
-    parts = [fa.select(person_id=fa.person_id, year=year, diagnosis_code=fa[c]) for c in cols]
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.union(p, distinct=False)
-    return out.filter(out.diagnosis_code.notnull() & (out.diagnosis_code != "")).distinct()
+    # One scan that turns the positions into rows (a union of one select per position read the final-action
+    # claims, with every column, once per position).
+    narrow = fa.select("person_id", *cols, year=year)
+    out = narrow.pivot_longer(cols, names_to="_position", values_to="diagnosis_code")
+    out = out.filter(out.diagnosis_code.notnull() & (out.diagnosis_code != ""))
+    return out.select("person_id", "year", "diagnosis_code").distinct()
 
 
 def medicare_demographics(person: ir.Table, enrollment: ir.Table, member_months: ir.Table,
