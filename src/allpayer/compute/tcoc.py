@@ -252,7 +252,8 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     years = keep("cost_person_years", person_years(person_months(spend, member_months, ratios)))
     if with_risk:
         py = years.mutate(tcoc=years[f"{settings.amount}_completed"])
-        dx = claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset)
+        # Stored once: the scores read the diagnoses for each model version and again for persons without one.
+        dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset))
         risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk))
         out["risk_score"] = risk
     out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk)
