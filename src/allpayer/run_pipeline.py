@@ -55,7 +55,9 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     enrollment = warehouse.table("enrollment")
     lines = warehouse.materialize("run_lines",
                                   service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS, "billing_tin"))
-    spend = incurred_spend(lines, enrollment, settings.financial_target_services, ibis.literal(as_of))
+    # Stored on its own, as TCOC does: fused with the groupings that follow, this ran out of memory at 630k.
+    spend = warehouse.materialize("run_spend", incurred_spend(lines, enrollment, settings.financial_target_services,
+                                                              ibis.literal(as_of)))
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
                                                                              as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
