@@ -45,10 +45,11 @@ def phase_ingest(data: Path, workspace: Path, threads: int) -> dict:
 
 
 def phase_reference(data: Path, threads: int) -> dict:
-    """Hand-written DuckDB: read every input file into a typed table, no checks, no lineage."""
+    """Hand-written DuckDB: read every input file into a typed table in a DuckDB file (as the engine's warehouse
+    is), no checks, no lineage."""
     import duckdb
 
-    con = duckdb.connect()
+    con = duckdb.connect(str(data.parent / "reference.duckdb"))
     con.execute(f"SET threads = {threads}")
     start = time.perf_counter()
     rows = 0
