@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
+from ibis.backends.sql.datatypes import DuckDBType
 
 if TYPE_CHECKING:
     from allpayer.intake.staging import Source
@@ -81,8 +83,7 @@ class DuckDBWarehouse(Warehouse):
             self.con.raw_sql(f"SET temp_directory = '{spill}'")
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
-        self._scratch: list[str] = []
-        self._scratch_kind: dict[str, str] = {}  # scratch views; the rest are tables
+        self._scratch: dict[str, str] = {}  # scratch name -> TABLE or VIEW
 
     def tables(self) -> list[str]:
         return [t for t in self.con.list_tables() if not t.startswith("_")]
@@ -93,7 +94,7 @@ class DuckDBWarehouse(Warehouse):
     def stage(self, name: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> tuple[ir.Table, int]:
         counted = _Counted(batches)
         scratch = f"_scratch_stage_{name}"
-        self._scratch.append(scratch)
+        self._scratch[scratch] = "TABLE"
         reader = pa.RecordBatchReader.from_batches(schema, counted)
         raw = self.con.con
         raw.register("_allpayer_arrow_in", reader)
@@ -114,8 +115,7 @@ class DuckDBWarehouse(Warehouse):
         if source.format != "parquet" or not source.text_stored_as_text:
             return super().stage_source(name, source)
         scratch = f"_scratch_stage_{name}"
-        self._scratch.append(scratch)
-        self._scratch_kind[scratch] = "VIEW"
+        self._scratch[scratch] = "VIEW"
         path = str(source.path).replace("'", "''")
         columns = [_staged_column(stored, canonical, kept) for stored, canonical, kept
                    in zip(source.source_columns, source.columns, source.types, strict=True)]
@@ -128,7 +128,7 @@ class DuckDBWarehouse(Warehouse):
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         scratch = f"_scratch_{name}"
-        self._scratch.append(scratch)
+        self._scratch[scratch] = "TABLE"
         return self.con.create_table(scratch, expr, temp=True, overwrite=True)
 
     def publish(self, tables: Mapping[str, ir.Table]) -> None:
@@ -148,10 +148,9 @@ class DuckDBWarehouse(Warehouse):
             raise
 
     def drop_scratch(self) -> None:
-        for scratch in self._scratch:
-            self.con.raw_sql(f'DROP {self._scratch_kind.get(scratch, "TABLE")} IF EXISTS temp.main."{scratch}"')
+        for scratch, kind in self._scratch.items():
+            self.con.raw_sql(f'DROP {kind} IF EXISTS temp.main."{scratch}"')
         self._scratch.clear()
-        self._scratch_kind.clear()
 
     def close(self) -> None:
         self.con.disconnect()
@@ -161,13 +160,11 @@ class DuckDBWarehouse(Warehouse):
 _WHITESPACE_SQL = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 # Trimming with a character list costs ~2.5x a test of the end characters, and few values need it.
 _TRIMMED = "CASE WHEN {c}[1] <= ' ' OR {c}[-1] <= ' ' THEN trim({c}, " + _WHITESPACE_SQL + ") ELSE {c} END"
-_DUCKDB_TYPES = {pa.date32(): "DATE", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN",
-                 pa.decimal128(18, 2): "DECIMAL(18, 2)", pa.decimal128(18, 4): "DECIMAL(18, 4)"}
 
 
 def _staged_column(stored: str, canonical: str, kept: pa.DataType) -> str:
     quoted = '"' + stored.replace('"', '""') + '"'
-    value = (f"CAST({quoted} AS {_DUCKDB_TYPES[kept]})" if kept != pa.string()
+    value = (f"CAST({quoted} AS {DuckDBType.to_string(dt.DataType.from_pyarrow(kept))})" if kept != pa.string()
              else _TRIMMED.format(c=quoted))
     return f'{value} AS "{canonical}"'
 

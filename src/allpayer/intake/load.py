@@ -143,22 +143,14 @@ def _raw_union(tables: list[ir.Table], spec: InputSpec) -> ir.Table:
     """All files of one input as one table. A column that files stage with different types (typed in one
     Parquet file, text in another) is staged as text in all of them."""
     order = [c.name for c in spec.columns] + ["source_file", "source_row"]
-    if len(tables) == 1:
-        return tables[0].select(*[c for c in order if c in tables[0].columns])
     types = defaultdict(set)
     for raw in tables:
         for name, dtype in raw.schema().items():
             types[name].add(dtype)
-    parts = []
-    for raw in tables:
-        columns = {c: (raw[c] if len(types[c]) == 1 else raw[c].cast("string")) if c in raw.columns
-                   else ibis.null(_single(types[c]) if len(types[c]) == 1 else "string") for c in order}
-        parts.append(raw.select(**columns))
-    return ibis.union(*parts)
-
-
-def _single(dtypes: set) -> object:
-    return next(iter(dtypes))
+    common = {c: next(iter(types[c])) if len(types[c]) == 1 else "string" for c in order if c in types}
+    parts = [raw.select(**{c: raw[c].cast(common[c]) if c in raw.columns else ibis.null(common[c])
+                           for c in common}) for raw in tables]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
 def _check_all(

@@ -64,10 +64,6 @@ class Source:
         return pa.schema([*zip(self.columns, self.types, strict=True),
                           ("source_file", pa.string()), ("source_row", pa.int64())])
 
-    @property
-    def typed_columns(self) -> tuple[str, ...]:
-        return tuple(c for c, t in zip(self.columns, self.types, strict=True) if t != pa.string())
-
     def batches(self) -> Iterator[pa.RecordBatch]:
         raw = (_csv_batches(self.path, list(self.source_columns)) if self.format == "csv"
                else _parquet_batches(self.path, list(self.source_columns), self.types))
