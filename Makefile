@@ -36,9 +36,11 @@ demo: $(VENV)/.reports-installed
 	for kind in tcoc scale settlement employer aco-budget public; do for format in html xlsx; do \
 	  $(BIN)/allpayer report $$kind --run latest --format $$format -w $(WORKSPACE) || exit 1; done; done
 
+# Two workers, one per core, each taking whole test files (module fixtures are built once); a test that hangs
+# fails after 20 minutes with its stack instead of stalling CI; the slowest tests are listed at the end.
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --timeout 1200 --durations 25
 
 $(VENV)/.reports-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[reports]'

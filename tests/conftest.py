@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,9 @@ from allpayer.intake.validate import IntakeSettings
 FIXTURES = Path(__file__).parent / "fixtures"
 # Fixed so results never depend on the day the tests run.
 SETTINGS = IntakeSettings(max_date=dt.date(2026, 1, 1))
+# Test tables have tens of rows: one shuffle partition instead of the default's four cuts Spark's time per
+# query by about a third (CLI tests' subprocesses inherit it).
+os.environ.setdefault("ALLPAYER_SPARK_CONF", "spark.sql.shuffle.partitions=1")
 
 
 def synthetic_workspace(root: Path, persons: int, seed: int, years: tuple[int, int] = (2017, 2020)) -> Context:

@@ -169,6 +169,12 @@ def _staged_column(stored: str, canonical: str, kept: pa.DataType) -> str:
     return f'{value} AS "{canonical}"'
 
 
+def _extra_spark_conf() -> dict[str, str]:
+    """``ALLPAYER_SPARK_CONF="key=value,key=value"``: Spark settings on top of the defaults above."""
+    pairs = [p for p in os.environ.get("ALLPAYER_SPARK_CONF", "").split(",") if p.strip()]
+    return dict(p.strip().split("=", 1) for p in pairs)
+
+
 class SparkWarehouse(Warehouse):
     name = "pyspark"
 
@@ -177,7 +183,7 @@ class SparkWarehouse(Warehouse):
 
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        session = (
+        builder = (
             SparkSession.builder.master(master)
             .appName("allpayer")
             .config("spark.ui.enabled", "false")
@@ -189,8 +195,10 @@ class SparkWarehouse(Warehouse):
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.sql.warehouse.dir", str(self.root / "spark-warehouse"))
             .config("spark.driver.memory", os.environ.get("ALLPAYER_SPARK_MEMORY", "2g"))
-            .getOrCreate()
         )
+        for key, value in _extra_spark_conf().items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
         self.con = ibis.pyspark.connect(session)
         self._catalog_path = self.root / "catalog.json"

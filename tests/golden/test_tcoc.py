@@ -90,21 +90,26 @@ def test_completion_dimensions_and_risk(run):
     hsa = ibis.memtable(pa.table({"person_id": ["A", "B", "C"], "hsa": ["Burlington", "Rutland", "Rutland"]}))
     risk = ibis.memtable(pa.table({"person_id": ["A", "B", "C"], "year": pa.array([2019] * 3, pa.int64()),
                                    "risk_score": [2.0, 1.0, 1.0]}))
-    expr = tcoc(_spend(), member_months(MM), completion=completion, attribution=attribution, person_hsa=hsa,
-                risk=risk)
-    com = _rows(run, expr)[(2019, "commercial", "all")]
+    # One execution, every dimension read from it (each execution on Spark costs seconds).
+    rows = run(tcoc(_spend(), member_months(MM), completion=completion, attribution=attribution, person_hsa=hsa,
+                    risk=risk))
+
+    def by(dimension):
+        return {(r["year"], r["payer_type"], r["group"]): r for r in rows if r["dimension"] == dimension}
+
+    com = by("total")[(2019, "commercial", "all")]
     assert (com["allowed"], com["tcoc"], com["tcoc_pmpm"]) == (Decimal("12600.00"), Decimal("13800.00"),
                                                                 766.6667)
     # ACO vs not attributed (all payers, 2019): A 1200 / 12 mm = 100 PMPM; B + C 13800 / 18 = 766.6667.
-    aco = _rows(run, expr, "aco")
+    aco = by("aco")
     assert aco[(2019, "all_payer", "aco")]["tcoc_pmpm"] == 100.0
     assert aco[(2019, "all_payer", "not_attributed")]["tcoc_pmpm"] == 766.6667
-    assert _rows(run, expr, "practice")[(2019, "all_payer", "X")]["member_months"] == 12.0
-    assert _rows(run, expr, "program")[(2019, "medicare", "medicare_aco")]["persons"] == 1
-    rut = _rows(run, expr, "hsa")[(2019, "commercial", "Rutland")]
+    assert by("practice")[(2019, "all_payer", "X")]["member_months"] == 12.0
+    assert by("program")[(2019, "medicare", "medicare_aco")]["persons"] == 1
+    rut = by("hsa")[(2019, "commercial", "Rutland")]
     assert rut["tcoc"] == Decimal("13800.00")
     # Risk: Medicare 2019 PMPM 100 / mean risk 2.0 = 50; all-payer mean risk (2 x 12 + 1 x 18) / 30 = 1.4.
-    total = _rows(run, expr)
+    total = by("total")
     assert total[(2019, "medicare", "all")]["risk_adjusted_pmpm"] == 50.0
     assert total[(2019, "all_payer", "all")]["mean_risk"] == pytest.approx(1.4)
 

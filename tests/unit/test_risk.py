@@ -9,7 +9,7 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from allpayer.compute.risk import age_on, age_sex_scores, demographic_factors, hcc_scores
+from allpayer.compute.risk import age_on, age_sex_scores, blend_table, demographic_factors, hcc_scores
 from allpayer.compute.risk_hcc import raw_scores
 from allpayer.config.cost import HccBlend, RiskSettings
 
@@ -78,6 +78,8 @@ def test_blend_year_lookup():
     assert s.blend(2030).v28_weight == 1.0
     with pytest.raises(ValueError):
         HccBlend(payment_year=2024, v24_weight=0.5, v28_weight=0.6)
+    # No blend configured: V24 alone for every year the blend table covers, 1990 included.
+    assert RiskSettings().blend(1990).v24_weight == 1.0 and len(blend_table(RiskSettings()).to_pyarrow()) > 40
 
 
 def test_age_on_first_of_february():

@@ -73,8 +73,8 @@ class RiskSettings(_Strict):
 
     def blend(self, payment_year: int) -> HccBlend:
         """The blend of ``payment_year``; before the first configured year, the first; after the last, the last."""
-        if not self.blends:
-            return HccBlend(payment_year=payment_year, v24_weight=1.0, v28_weight=0.0)
+        if not self.blends:  # V24 alone; the year is clamped to the range a configured blend may name
+            return HccBlend(payment_year=min(max(payment_year, 2010), 2040), v24_weight=1.0, v28_weight=0.0)
         ordered = sorted(self.blends, key=lambda b: b.payment_year)
         chosen = ordered[0]
         for b in ordered:
