@@ -117,3 +117,8 @@ def test_claim_diagnoses_from_final_action_lines():
     rows = claim_diagnoses(claims, offset=1).to_pyarrow().to_pylist()
     assert sorted((r["person_id"], r["year"], r["diagnosis_code"]) for r in rows) == [
         ("p1", 2020, "E785"), ("p1", 2020, "I10"), ("p2", 2019, "F329")]
+    # Only the person-years to be scored: p1 in 2020 (its 2019 claims, offset 1), not p2.
+    scored = ibis.memtable({"person_id": ["p1", "p2"], "year": [2020, 2020]})
+    rows = claim_diagnoses(claims, offset=1, scored=scored).to_pyarrow().to_pylist()
+    assert sorted((r["person_id"], r["year"], r["diagnosis_code"]) for r in rows) == [
+        ("p1", 2020, "E785"), ("p1", 2020, "I10")]

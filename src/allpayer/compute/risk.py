@@ -27,26 +27,34 @@ def age_on(birth_date: ir.DateValue, year: ir.IntegerValue, month: int = 2, day:
     return (year - birth_date.year() - ibis.ifelse(before, 1, 0)).cast("int64")
 
 
-def claim_diagnoses(medical_claim: ir.Table, offset: int = 0) -> ir.Table:
+def claim_diagnoses(medical_claim: ir.Table, offset: int = 0, scored: ir.Table | None = None) -> ir.Table:
     """Distinct (person_id, year, diagnosis_code) from final-action medical claims; ``year`` is the service
-    year plus ``offset`` (the year the diagnosis is scored in)."""
+    year plus ``offset`` (the year the diagnosis is scored in). ``scored`` (person_id, year), if given, keeps only
+    the person-years that will be scored: the positions of everyone else's claims are never turned into rows."""
     fa = final_action(medical_claim)
     cols = [c for c in (f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1)) if c in fa.columns]
     year = (fa.claim_start_date.year() + offset).cast("int64")
     # One scan that turns the positions into rows (a union of one select per position read the final-action
     # claims, with every column, once per position).
     narrow = fa.select("person_id", *cols, year=year)
+    if scored is not None:
+        narrow = narrow.semi_join(scored, ["person_id", "year"])
     out = narrow.pivot_longer(cols, names_to="_position", values_to="diagnosis_code")
     out = out.filter(out.diagnosis_code.notnull() & (out.diagnosis_code != ""))
     return out.select("person_id", "year", "diagnosis_code").distinct()
+
+
+def hcc_person_years(member_months: ir.Table, payer_types: list[str]) -> ir.Table:
+    """(person_id, year) with member months in ``payer_types``: the person-years CMS-HCC scores."""
+    mm = member_months.filter(member_months.payer_type.isin(payer_types))
+    return mm.select("person_id", "year").distinct()
 
 
 def medicare_demographics(person: ir.Table, enrollment: ir.Table, member_months: ir.Table,
                           payer_types: list[str]) -> ir.Table:
     """(person_id, year, age, sex, orec, dual_status_code) for person-years with member months in
     ``payer_types``; status codes come from the span of those payer types that ends last in the year."""
-    mm = member_months.filter(member_months.payer_type.isin(payer_types))
-    py = mm.select("person_id", "year").distinct()
+    py = hcc_person_years(member_months, payer_types)
     spans = enrollment.filter(enrollment.payer_type.isin(payer_types))
     j = py.join(spans, (py.person_id == spans.person_id)
                 & (spans.enrollment_start_date.year() <= py.year) & (spans.enrollment_end_date.year() >= py.year))

@@ -232,7 +232,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
     keep = materialize or (lambda _name, expr: expr)
     from allpayer.compute.completion import chain_ladder, payer_exposure
-    from allpayer.compute.risk import claim_diagnoses, risk_scores
+    from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
     from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
 
     lines = service_lines(medical_claim, pharmacy_claim)
@@ -252,12 +252,16 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     years = keep("cost_person_years", person_years(person_months(spend, member_months, ratios)))
     if with_risk:
         py = years.mutate(tcoc=years[f"{settings.amount}_completed"])
-        # Stored once: the scores read the diagnoses for each model version and again for persons without one.
-        dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset))
+        # Stored once (each model version reads them), and only for the person-years CMS-HCC scores.
+        scored = hcc_person_years(member_months, settings.risk.hcc_payer_types)
+        dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset, scored))
         risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk))
         out["risk_score"] = risk
     out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk)
     medicare_mm = member_months.filter(member_months.payer_type.isin(settings.medicare_payer_types))
-    out["tcoc_medicare"] = tcoc(spend, medicare_mm, settings, ratios, attribution, person_hsa, risk,
+    # Own-payer spend of Medicare rows is Medicare claims only: the other payers' spend is left out before the
+    # grouping instead of being grouped and then not joined.
+    medicare_spend = spend.filter(spend.payer_type.isin(settings.medicare_payer_types))
+    out["tcoc_medicare"] = tcoc(medicare_spend, medicare_mm, settings, ratios, attribution, person_hsa, risk,
                                 dimensions=["total", "aco"], own_payer_only=True)
     return {k: v.mutate(as_of_date=ibis.literal(as_of)) if k.startswith("tcoc") else v for k, v in out.items()}
