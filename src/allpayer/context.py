@@ -142,8 +142,10 @@ class Context:
         ``attribution_month`` (replacing earlier results)."""
         pk = load_pack(pack)
         stage = self.warehouse.materialize if publish else (lambda name, expr: expr)
-        out = self.enrollment_tables(pk, stage)
-        out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])
+        # Both month tables are published as they are computed: kept so that publishing them copies nothing.
+        kept = self.warehouse.materialize_published if publish else stage
+        out = self.enrollment_tables(pk, kept)
+        out["primary_payer_month"] = kept("primary_payer_month", out["primary_payer_month"])
         inputs = replace(self.attribution_inputs(), coverage=out["member_month"], primary=out["primary_payer_month"])
         out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
         return self._publish(out) if publish else out

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -49,6 +50,11 @@ class Warehouse(ABC):
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """Compute ``expr`` once into a scratch table and return it."""
 
+    def materialize_published(self, name: str, expr: ir.Table) -> ir.Table:
+        """:meth:`materialize` for a table that will also be published as it is: a warehouse may keep it so that
+        :meth:`publish` adopts it instead of copying it."""
+        return self.materialize(name, expr)
+
     @abstractmethod
     def publish(self, tables: Mapping[str, ir.Table]) -> None:
         """Replace the named tables atomically: all of them or none."""
@@ -69,6 +75,10 @@ class Warehouse(ABC):
         pass
 
 
+# How each kind of DuckDB scratch object is dropped: TEMP tables and views, and kept tables in the file.
+_DROP = {"TABLE": "TABLE IF EXISTS temp.main", "VIEW": "VIEW IF EXISTS temp.main", "KEPT": "TABLE IF EXISTS main"}
+
+
 class DuckDBWarehouse(Warehouse):
     name = "duckdb"
 
@@ -83,7 +93,7 @@ class DuckDBWarehouse(Warehouse):
             self.con.raw_sql(f"SET temp_directory = '{spill}'")
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
-        self._scratch: dict[str, str] = {}  # scratch name -> TABLE or VIEW
+        self._scratch: dict[str, str] = {}  # scratch name -> TABLE, VIEW (both TEMP) or KEPT (in the file)
 
     def tables(self) -> list[str]:
         return [t for t in self.con.list_tables() if not t.startswith("_")]
@@ -131,25 +141,46 @@ class DuckDBWarehouse(Warehouse):
         self._scratch[scratch] = "TABLE"
         return self.con.create_table(scratch, expr, temp=True, overwrite=True)
 
+    def materialize_published(self, name: str, expr: ir.Table) -> ir.Table:
+        """A table in the database file rather than TEMP: publishing it is a rename, not a second write (tens of
+        millions of member months took as long to copy as to compute)."""
+        scratch = f"_scratch_kept_{name}"
+        self._scratch[scratch] = "KEPT"
+        return self.con.create_table(scratch, expr, overwrite=True)
+
     def publish(self, tables: Mapping[str, ir.Table]) -> None:
         token = uuid.uuid4().hex[:8]
+        staged: dict[str, str] = {}
         for name, expr in tables.items():
-            self.con.create_table(f"_publish_{token}_{name}", expr, overwrite=True)
+            kept = self._kept_scratch(expr)
+            staged[name] = kept if kept and kept not in staged.values() else f"_publish_{token}_{name}"
+        for name, expr in tables.items():
+            if staged[name].startswith("_publish_"):
+                self.con.create_table(staged[name], expr, overwrite=True)
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
             for name in tables:
                 self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-                self.con.raw_sql(f'ALTER TABLE "_publish_{token}_{name}" RENAME TO "{name}"')
+                self.con.raw_sql(f'ALTER TABLE "{staged[name]}" RENAME TO "{name}"')
             self.con.raw_sql("COMMIT")
         except Exception:
             self.con.raw_sql("ROLLBACK")
-            for name in tables:
-                self.con.raw_sql(f'DROP TABLE IF EXISTS "_publish_{token}_{name}"')
+            for table in staged.values():
+                if table.startswith("_publish_"):
+                    self.con.raw_sql(f'DROP TABLE IF EXISTS "{table}"')
             raise
+        for table in staged.values():
+            self._scratch.pop(table, None)  # adopted: no longer scratch
+
+    def _kept_scratch(self, expr: ir.Table) -> str | None:
+        """The kept scratch table ``expr`` is exactly, if any (published by renaming it)."""
+        op = expr.op()
+        name = getattr(op, "name", None)
+        return name if isinstance(op, ops.DatabaseTable) and self._scratch.get(name) == "KEPT" else None
 
     def drop_scratch(self) -> None:
         for scratch, kind in self._scratch.items():
-            self.con.raw_sql(f'DROP {kind} IF EXISTS temp.main."{scratch}"')
+            self.con.raw_sql(f'DROP {_DROP[kind]}."{scratch}"')
         self._scratch.clear()
 
     def close(self) -> None:
