@@ -150,13 +150,11 @@ class DuckDBWarehouse(Warehouse):
 
     def publish(self, tables: Mapping[str, ir.Table]) -> None:
         token = uuid.uuid4().hex[:8]
-        staged: dict[str, str] = {}
-        for name, expr in tables.items():
-            kept = self._kept_scratch(expr)
-            staged[name] = kept if kept and kept not in staged.values() else f"_publish_{token}_{name}"
-        for name, expr in tables.items():
-            if staged[name].startswith("_publish_"):
-                self.con.create_table(staged[name], expr, overwrite=True)
+        adopted = self._adoptable(tables)
+        copies = {name: f"_publish_{token}_{name}" for name in tables if name not in adopted}
+        for name, table in copies.items():
+            self.con.create_table(table, tables[name], overwrite=True)
+        staged = {**adopted, **copies}
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
             for name in tables:
@@ -165,18 +163,22 @@ class DuckDBWarehouse(Warehouse):
             self.con.raw_sql("COMMIT")
         except Exception:
             self.con.raw_sql("ROLLBACK")
-            for table in staged.values():
-                if table.startswith("_publish_"):
-                    self.con.raw_sql(f'DROP TABLE IF EXISTS "{table}"')
+            for table in copies.values():
+                self.con.raw_sql(f'DROP TABLE IF EXISTS "{table}"')
             raise
-        for table in staged.values():
-            self._scratch.pop(table, None)  # adopted: no longer scratch
+        for scratch in adopted.values():
+            del self._scratch[scratch]  # renamed into place: no longer scratch
 
-    def _kept_scratch(self, expr: ir.Table) -> str | None:
-        """The kept scratch table ``expr`` is exactly, if any (published by renaming it)."""
-        op = expr.op()
-        name = getattr(op, "name", None)
-        return name if isinstance(op, ops.DatabaseTable) and self._scratch.get(name) == "KEPT" else None
+    def _adoptable(self, tables: Mapping[str, ir.Table]) -> dict[str, str]:
+        """Published name -> kept scratch table, for each expression that is exactly one (each adopted once)."""
+        adopted: dict[str, str] = {}
+        for name, expr in tables.items():
+            op = expr.op()
+            scratch = getattr(op, "name", None)
+            if (isinstance(op, ops.DatabaseTable) and self._scratch.get(scratch) == "KEPT"
+                    and scratch not in adopted.values()):
+                adopted[name] = scratch
+        return adopted
 
     def drop_scratch(self) -> None:
         for scratch, kind in self._scratch.items():
