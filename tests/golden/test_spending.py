@@ -74,6 +74,24 @@ def test_service_categories_and_financial_target_services(run):
     }
 
 
+def test_codes_match_in_any_case_and_unknown_claim_types_are_other(run):
+    # Rules compare upper-cased codes where their values have letters (E, GT); digits need no casing. A claim type
+    # no rule names falls to ("other", "other").
+    claims = [
+        med("dm", "A", "2019-02-01", "200.00", hcpcs_code="e0601", place_of_service_code="12"),
+        med("tm", "A", "2019-02-01", "80.00", hcpcs_code="99213", place_of_service_code="11", hcpcs_modifier_1="gt"),
+        med("ed", "A", "2019-02-01", "150.00", hcpcs_code="99284", place_of_service_code="23"),
+        med("ux", "A", "2019-02-01", "10.00", claim_type="dental"),
+    ]
+    got = {(r["service_category_1"], r["service_category_2"]): r["allowed_amount"] for r in _spend(run, claims)}
+    assert got == {
+        ("other", "dme"): Decimal("200.00"),
+        ("professional", "telehealth"): Decimal("80.00"),
+        ("professional", "emergency"): Decimal("150.00"),
+        ("other", "other"): Decimal("10.00"),
+    }
+
+
 def test_spend_outside_enrollment_is_reported_not_dropped(run):
     # B is covered by bcbs (commercial) January-June 2019; a bcbs claim in August 2019 keeps its 50.00 with
     # enrolled = False and the payer's usual type (commercial).

@@ -51,32 +51,48 @@ def category_rules() -> tuple[CategoryRule, ...]:
     return tuple(sorted(rules, key=lambda r: r.priority))
 
 
-def _condition(table: ir.Table, rule: CategoryRule, claim_type: ir.StringValue) -> ir.BooleanValue:
-    cond = claim_type == rule.claim_type
-    if rule.match == "any":
-        return cond
-    value = table[rule.field].upper()
+def _has_letter(values: tuple[str, ...]) -> bool:
+    return any(ch.isalpha() for v in values for ch in v)
+
+
+def _test(value: ir.StringValue, rule: CategoryRule) -> ir.BooleanValue:
+    """Whether ``value`` (upper-cased where the rule needs it) matches the rule's values."""
+    wanted = [v.upper() for v in rule.values]
     if rule.match == "prefix":
-        test = ibis.or_(*[value.startswith(v.upper()) for v in rule.values])
+        test = ibis.or_(*[value.startswith(v) for v in wanted])
     elif rule.match == "equals":
-        test = value.isin([v.upper() for v in rule.values])
+        test = value.isin(wanted)
     else:
         raise ValueError(f"service category rule {rule.priority}: unknown match {rule.match!r}")
-    return cond & test.fill_null(False)
+    return test.fill_null(False)
 
 
 def categorize(table: ir.Table, claim_type: ir.StringValue, rules: tuple[CategoryRule, ...] | None = None
                ) -> ir.Table:
     """Add ``service_category_1`` and ``service_category_2`` by the first matching rule (``other`` if none).
 
-    The rule conditions are evaluated once, into the matching rule's number; both levels are looked up from it."""
+    The rules are evaluated once, into the matching rule's number, and both levels are looked up from it. They
+    are grouped by claim type, so a line tests only its own type's rules. Fields are upper-cased only for rules
+    whose values have letters, once per field: upper-casing cannot change a match on digits, and repeating it
+    per rule cost half the time of categorising."""
     rules = rules or category_rules()
     applicable = [r for r in rules if r.match == "any" or r.field in table.columns]
-    conds = [_condition(table, r, claim_type) for r in applicable]
-    numbered = table.mutate(_rule=ibis.cases(*[(c, i) for i, c in enumerate(conds)], else_=-1))
+    cased = {r.field for r in applicable if r.match != "any" and _has_letter(r.values)}
+    numbered = table.mutate(**{f"_upper_{f}": table[f].upper() for f in sorted(cased)})
+
+    def field(rule: CategoryRule) -> ir.StringValue:
+        return numbered[f"_upper_{rule.field}" if rule.field in cased and _has_letter(rule.values) else rule.field]
+
+    by_type = []
+    for kind in dict.fromkeys(r.claim_type for r in applicable):
+        own = [(i, r) for i, r in enumerate(applicable) if r.claim_type == kind]
+        branches = [(ibis.literal(True) if r.match == "any" else _test(field(r), r), i) for i, r in own]
+        by_type.append((kind, ibis.cases(*branches, else_=-1)))
+    numbered = numbered.mutate(_rule=claim_type.cases(*by_type, else_=-1))
     level1 = numbered._rule.cases(*[(i, r.service_category_1) for i, r in enumerate(applicable)], else_="other")
     level2 = numbered._rule.cases(*[(i, r.service_category_2) for i, r in enumerate(applicable)], else_="other")
-    return numbered.mutate(service_category_1=level1, service_category_2=level2).drop("_rule")
+    return numbered.mutate(service_category_1=level1, service_category_2=level2) \
+        .drop("_rule", *[f"_upper_{f}" for f in sorted(cased)])
 
 
 def _money(value: ir.Value) -> ir.Value:
