@@ -15,6 +15,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
+from allpayer import cost_basis
 from allpayer.compute.attribution import AttributionInputs, Stage, attribute
 from allpayer.compute.enrollment import member_months, primary_payer_months, residency
 from allpayer.compute.final_action import final_action
@@ -193,7 +194,8 @@ class Context:
              publish: bool = True) -> dict[str, ir.Table]:
         """Spending, completion, risk scores and TCOC as of a paid-through date (default: the latest paid date);
         published as ``tcoc``, ``tcoc_medicare``, ``tcoc_unenrolled``, ``cost_completion``,
-        ``cost_completion_factor``, ``cost_spend_by_category`` and ``risk_score``."""
+        ``cost_completion_factor``, ``cost_spend_by_category``, ``risk_score``, and ``cost_spend`` with what it
+        was computed from (``cost_basis``, see :mod:`allpayer.cost_basis`)."""
         from allpayer.compute.tcoc import attribution_by_year, run_tcoc
         from allpayer.config.cost import CostSettings
 
@@ -206,9 +208,18 @@ class Context:
             as_of = latest.date() if hasattr(latest, "date") else latest
         mm, hsa = self.cost_member_months(pk)
         att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
+        wh = self.warehouse
+
+        def stage(name: str, expr: ir.Table) -> ir.Table:
+            # Spend is published as computed (a settlement run as of the same date reuses it): kept, not copied.
+            return (wh.materialize_published if publish and name == cost_basis.SPEND else wh.materialize)(name, expr)
+
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
-                       att, hsa, with_risk, self.warehouse.materialize)
-        return self._publish(out) if publish else out
+                       att, hsa, with_risk, stage)
+        if not publish:
+            return out
+        out[cost_basis.BASIS] = cost_basis.basis_table(cost_basis.basis(self.warehouse, as_of))
+        return self._publish(out)
 
     def growth(self, pack: str | Path = "vermont", national: ir.Table | None = None,
                publish: bool = True) -> ir.Table:

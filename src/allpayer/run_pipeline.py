@@ -7,17 +7,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 
-from allpayer import __version__
+from allpayer import __version__, cost_basis
 from allpayer.compute.completion import chain_ladder, payer_exposure
 from allpayer.compute.expected_cost import claims_by_person_month
 from allpayer.compute.program_results import ProgramInputs, program_results
-from allpayer.compute.spending import incurred_spend, service_lines
+from allpayer.compute.spending import (
+    incurred_spend,
+    is_target_service,
+    medical_paid_by_tin,
+    paid_by_tin,
+    service_lines,
+)
 from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
 from allpayer.config.cost import CostSettings
 from allpayer.config.loader import load_pack, pack_path
@@ -47,30 +52,40 @@ def latest_paid_date(warehouse: Warehouse) -> dt.date:
 
 
 def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: ir.Table,
-                   as_of: dt.date) -> ProgramInputs:
-    """Completed incurred claims as of ``as_of`` (chain-ladder completion as in TCOC) and the other inputs."""
+                   as_of: dt.date, year: int) -> tuple[ProgramInputs, dict | None]:
+    """Completed incurred claims as of ``as_of`` (chain-ladder completion as in TCOC) and the other inputs, with the
+    basis of the TCOC spend reused (None when spend was computed afresh)."""
     has = warehouse.has
     medical = warehouse.table("medical_claim")
     pharmacy = warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None
     enrollment = warehouse.table("enrollment")
-    lines = warehouse.materialize("run_lines",
-                                  service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS, "billing_tin"))
-    # Stored on its own, as TCOC does: fused with the groupings that follow, this ran out of memory at 630k.
-    spend = warehouse.materialize("run_spend", incurred_spend(lines, enrollment, settings.financial_target_services,
-                                                              ibis.literal(as_of)))
+    reused = cost_basis.reusable_spend(warehouse, as_of)
+    if reused is not None:
+        published, basis = reused
+        # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
+        spend = published.mutate(financial_target=is_target_service(published, settings.financial_target_services))
+        lines = service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS)  # read only if completion is missing
+        provider = medical_paid_by_tin(medical, ibis.literal(as_of), year)
+    else:
+        basis = None
+        lines = warehouse.materialize("run_lines",
+                                      service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS, "billing_tin"))
+        # Stored on its own, as TCOC does: fused with the groupings that follow, this ran out of memory at 630k.
+        spend = warehouse.materialize("run_spend", incurred_spend(lines, enrollment,
+                                                                  settings.financial_target_services,
+                                                                  ibis.literal(as_of)))
+        provider = paid_by_tin(lines.filter(lines.claim_kind == "medical"), ibis.literal(as_of), year)
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
                                                                              as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
-    paid = lines.filter((lines.claim_kind == "medical") & (lines.paid_on <= as_of))
-    provider_spend = paid.select("person_id", "billing_tin", month_index=paid.incurred_month,
-                                 paid_amount=paid.paid_amount)
-    return ProgramInputs(
+    inputs = ProgramInputs(
         attribution_month=warehouse.table("attribution_month"),
         member_months=warehouse.materialize("run_member_months", member_months),
-        claims=claims, provider_spend=provider_spend,
+        claims=claims, provider_spend=warehouse.materialize("run_provider_spend", provider),
         risk=warehouse.table("risk_score") if has("risk_score") else None,
         quality=warehouse.table("quality_score").to_pyarrow() if has("quality_score") else None,
         as_of=as_of, runout_months=settings.completion.max_lag)
+    return inputs, basis
 
 
 def completion_ratios(warehouse: Warehouse, settings: CostSettings, lines: ir.Table, enrollment: ir.Table,
@@ -107,15 +122,6 @@ def pack_digest(pack: str | Path) -> str:
     return digest.hexdigest()
 
 
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5, check=True)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def execute_run(warehouse: Warehouse, workspace: Path, member_months: ir.Table, pack: str | Path, year: int,
                 as_of: dt.date | None = None, programs: list[str] | None = None,
                 created: dt.datetime | None = None) -> Run:
@@ -123,7 +129,7 @@ def execute_run(warehouse: Warehouse, workspace: Path, member_months: ir.Table, 
     settings = pk.cost or CostSettings()
     as_of = as_of or latest_paid_date(warehouse)
     try:
-        inputs = program_inputs(warehouse, settings, member_months, as_of)
+        inputs, reused = program_inputs(warehouse, settings, member_months, as_of, year)
         tables = program_results(pk, year, inputs, programs)
         tables.update({name: warehouse.table(name).to_pyarrow() for name in COPIED if warehouse.has(name)})
         fingerprints = {name: table_fingerprint(warehouse.table(name), columns) for name, columns in INPUTS.items()
@@ -137,7 +143,8 @@ def execute_run(warehouse: Warehouse, workspace: Path, member_months: ir.Table, 
         "status": status, "backend": warehouse.name,
         "pack": {"name": pk.name, "version": pk.version, "sha256": pack_digest(pack)},
         "parameters": {"pack": str(pack), "year": year, "as_of": as_of.isoformat(), "programs": programs},
-        "code": {"package_version": __version__, "git_commit": git_commit()},
+        "code": {"package_version": __version__, "git_commit": cost_basis.git_commit()},
+        "reused": {cost_basis.SPEND: reused} if reused else {},
         "inputs": fingerprints,
         "illustrative": {r["program_id"]: r["illustrative"] for r in tables["expected_cost"].to_pylist()},
     }

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from allpayer import Context
+from allpayer import Context, cost_basis
 from allpayer.cli import app
 from allpayer.runs import list_runs, open_run
 from tests.conftest import synthetic_workspace
@@ -74,6 +74,34 @@ def test_provisional_run_as_of_a_past_date(workspace: Path):
     result = CliRunner().invoke(app, ["runs", "diff", final.run_id, early.run_id, "-w", str(workspace)], env=ENV)
     assert result.exit_code == 0, result.output
     assert "as_of" in result.output and "medicare_vmng 2019" in result.output
+
+
+@pytest.mark.slow
+def test_run_reuses_tcoc_spend_only_while_its_basis_holds(workspace: Path):
+    """TCOC published its spend with the load and date it came from: a run as of that date over that load reads
+    it (and says so in its manifest); once the basis no longer matches, the run computes spend afresh, and both
+    ways give the same settlement to the cent."""
+    with Context(workspace) as ctx:
+        stored = ctx.table(cost_basis.BASIS).to_pyarrow().to_pylist()
+        assert len(stored) == 1 and stored[0]["load_id"] == ctx.loads()[-1].load_id
+        reused = ctx.run("vermont", 2019)
+        assert reused.manifest["reused"][cost_basis.SPEND]["load_id"] == stored[0]["load_id"]
+        assert reused.manifest["reused"][cost_basis.SPEND]["as_of_date"] == reused.manifest["as_of"]
+        # A later intake (another load id) makes the published spend stale.
+        stale = {**stored[0], "load_id": "an-earlier-load"}
+        ctx.warehouse.publish({cost_basis.BASIS: cost_basis.basis_table(stale)})
+        try:
+            fresh = ctx.run("vermont", 2019)
+        finally:
+            ctx.warehouse.publish({cost_basis.BASIS: cost_basis.basis_table(stored[0])})
+        other_date = ctx.run("vermont", 2019, as_of=dt.date(2019, 12, 31), programs=["medicare_vmng"])
+    assert fresh.manifest["reused"] == {} and other_date.manifest["reused"] == {}
+    # The network's part of a pool is split by paid spend per billing TIN: read from the claims on both paths.
+    assert any(row["split"] == "network" for row in reused.table("distribution").to_pylist())
+    for name in ("settlement", "settlement_waterfall", "expected_cost", "value_payment", "distribution"):
+        key = lambda row: tuple(str(v) for v in row.values())  # noqa: E731
+        assert sorted(reused.table(name).to_pylist(), key=key) == sorted(fresh.table(name).to_pylist(), key=key), \
+            name
 
 
 def test_run_without_attribution_fails_clearly(tmp_path: Path):

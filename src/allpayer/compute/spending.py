@@ -139,6 +139,19 @@ def service_lines(medical_claim: ir.Table, pharmacy_claim: ir.Table | None = Non
     return lines
 
 
+def paid_by_tin(lines: ir.Table, paid_through: ir.DateValue, year: int) -> ir.Table:
+    """(person_id, month_index, billing_tin, paid_amount): what was paid on or before ``paid_through`` per person,
+    incurred month of ``year`` and billing TIN (the spend basis of a savings pool's split)."""
+    paid = lines.filter((lines.paid_on <= paid_through) & lines.incurred_month.between(year * 12, year * 12 + 11))
+    return paid.group_by(["person_id", "billing_tin", paid.incurred_month.name("month_index")]).aggregate(
+        paid_amount=paid.paid_amount.sum().cast(MONEY))
+
+
+def medical_paid_by_tin(medical_claim: ir.Table, paid_through: ir.DateValue, year: int) -> ir.Table:
+    """:func:`paid_by_tin` of the final-action medical lines (categories are not read, so not computed)."""
+    return paid_by_tin(medical_lines(medical_claim), paid_through, year)
+
+
 def is_target_service(lines: ir.Table, services: FinancialTargetServices) -> ir.BooleanValue:
     keep = lines.service_category_1.isin(services.include_categories)
     if services.exclude_subcategories:

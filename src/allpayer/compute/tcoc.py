@@ -246,8 +246,9 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     completion = keep("cost_completion", completion)
     ratios = completion.select("payer", "incurred_month", "completion_ratio") if not settings.completion.by_category \
         else None
-    out = {"cost_spend_by_category": spend_by_category(spend), "cost_completion": completion,
-           "cost_completion_factor": factors, "tcoc_unenrolled": unenrolled_spend(spend, member_months)}
+    out = {"cost_spend": spend, "cost_spend_by_category": spend_by_category(spend),
+           "cost_completion": completion, "cost_completion_factor": factors,
+           "tcoc_unenrolled": unenrolled_spend(spend, member_months)}
     risk = None
     years = keep("cost_person_years", person_years(person_months(spend, member_months, ratios)))
     if with_risk:
