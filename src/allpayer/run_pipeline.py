@@ -22,6 +22,7 @@ from allpayer.compute.spending import (
     medical_paid_by_tin,
     paid_by_tin,
     service_lines,
+    with_categories,
 )
 from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
 from allpayer.config.cost import CostSettings
@@ -74,7 +75,8 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
         spend = warehouse.materialize("run_spend", incurred_spend(lines, enrollment,
                                                                   settings.financial_target_services,
                                                                   ibis.literal(as_of)))
-        provider = paid_by_tin(lines.filter(lines.claim_kind == "medical"), ibis.literal(as_of), year)
+        medical_lines = with_categories(lines).filter(lambda t: t.claim_kind == "medical")
+        provider = paid_by_tin(medical_lines, ibis.literal(as_of), year)
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
                                                                              as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
@@ -96,7 +98,8 @@ def completion_ratios(warehouse: Warehouse, settings: CostSettings, lines: ir.Ta
         published = warehouse.table("cost_completion")
         if published.filter(published.as_of_date != as_of).count().execute() == 0:
             return published.select("payer", "incurred_month", "completion_ratio")
-    target = lines.filter(lines.service_category_1.isin(settings.financial_target_services.include_categories))
+    named = with_categories(lines)
+    target = named.filter(named.service_category_1.isin(settings.financial_target_services.include_categories))
     completion, _ = chain_ladder(target, as_of, settings.completion, ("payer",), payer_exposure(enrollment))
     return completion.select("payer", "incurred_month", "completion_ratio")
 

@@ -56,8 +56,8 @@ def completed_spend(spend: ir.Table, completion: ir.Table | None) -> ir.Table:
 
 # What spending and completion read of a service line: claim ids, data source and dates stay behind, so the
 # materialised lines are narrow.
-COST_LINE_COLUMNS = ("claim_kind", "person_id", "payer", "incurred_month", "paid_on", "paid_month",
-                     "service_category_1", "service_category_2", "allowed_amount", "paid_amount")
+COST_LINE_COLUMNS = ("person_id", "payer", "incurred_month", "paid_on", "paid_month", "category_id",
+                     "allowed_amount", "paid_amount")
 SPEND_COLUMNS = ("allowed_amount", "paid_amount", "allowed_completed", "paid_completed")
 MEASURES = ("allowed", "paid", "allowed_completed", "paid_completed")
 
@@ -233,14 +233,15 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     keep = materialize or (lambda _name, expr: expr)
     from allpayer.compute.completion import chain_ladder, payer_exposure
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
-    from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
+    from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category, with_categories
 
     lines = service_lines(medical_claim, pharmacy_claim)
     lines = keep("cost_lines", lines.select(*COST_LINE_COLUMNS))
     member_months = keep("cost_member_months", member_months)
     spend = keep("cost_spend", incurred_spend(lines, enrollment, settings.financial_target_services,
                                               ibis.literal(as_of)))
-    target = lines.filter(lines.service_category_1.isin(settings.financial_target_services.include_categories))
+    named = with_categories(lines)
+    target = named.filter(named.service_category_1.isin(settings.financial_target_services.include_categories))
     segments = ("payer", "service_category_1") if settings.completion.by_category else ("payer",)
     completion, factors = chain_ladder(target, as_of, settings.completion, segments, payer_exposure(enrollment))
     completion = keep("cost_completion", completion)
