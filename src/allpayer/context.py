@@ -143,10 +143,9 @@ class Context:
         ``attribution_month`` (replacing earlier results)."""
         pk = load_pack(pack)
         stage = self.warehouse.materialize if publish else (lambda name, expr: expr)
-        # Both month tables are published as they are computed: kept so that publishing them copies nothing.
-        kept = self.warehouse.materialize_published if publish else stage
-        out = self.enrollment_tables(pk, kept)
-        out["primary_payer_month"] = kept("primary_payer_month", out["primary_payer_month"])
+        # Both month tables are published as they are computed (on DuckDB, publishing them renames them).
+        out = self.enrollment_tables(pk, stage)
+        out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])
         inputs = replace(self.attribution_inputs(), coverage=out["member_month"], primary=out["primary_payer_month"])
         out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
         return self._publish(out) if publish else out
@@ -208,14 +207,8 @@ class Context:
             as_of = latest.date() if hasattr(latest, "date") else latest
         mm, hsa = self.cost_member_months(pk)
         att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
-        wh = self.warehouse
-
-        def stage(name: str, expr: ir.Table) -> ir.Table:
-            # Spend is published as computed (a settlement run as of the same date reuses it): kept, not copied.
-            return (wh.materialize_published if publish and name == cost_basis.SPEND else wh.materialize)(name, expr)
-
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
-                       att, hsa, with_risk, stage)
+                       att, hsa, with_risk, self.warehouse.materialize)
         if not publish:
             return out
         out[cost_basis.BASIS] = cost_basis.basis_table(cost_basis.basis(self.warehouse, as_of))
