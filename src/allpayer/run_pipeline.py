@@ -17,11 +17,11 @@ from allpayer.compute.completion import chain_ladder, payer_exposure
 from allpayer.compute.expected_cost import claims_by_person_month
 from allpayer.compute.program_results import ProgramInputs, program_results
 from allpayer.compute.spending import (
-    incurred_spend,
-    is_target_service,
     medical_paid_by_tin,
     paid_by_tin,
     service_lines,
+    spend_columns,
+    spend_grain,
     with_categories,
 )
 from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
@@ -64,7 +64,7 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     if reused is not None:
         published, basis = reused
         # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
-        spend = published.mutate(financial_target=is_target_service(published, settings.financial_target_services))
+        spend = spend_columns(published, settings.financial_target_services)
         lines = service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS)  # read only if completion is missing
         provider = medical_paid_by_tin(medical, ibis.literal(as_of), year)
     else:
@@ -72,9 +72,8 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
         lines = warehouse.materialize("run_lines",
                                       service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS, "billing_tin"))
         # Stored on its own, as TCOC does: fused with the groupings that follow, this ran out of memory at 630k.
-        spend = warehouse.materialize("run_spend", incurred_spend(lines, enrollment,
-                                                                  settings.financial_target_services,
-                                                                  ibis.literal(as_of)))
+        spend = spend_columns(warehouse.materialize("run_spend", spend_grain(lines, enrollment, ibis.literal(as_of))),
+                              settings.financial_target_services)
         medical_lines = with_categories(lines).filter(lambda t: t.claim_kind == "medical")
         provider = paid_by_tin(medical_lines, ibis.literal(as_of), year)
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,

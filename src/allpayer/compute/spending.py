@@ -206,46 +206,57 @@ def single_span_coverage(enrollment: ir.Table) -> ir.Table:
     return pairs.filter(pairs._spans == 1).drop("_spans")
 
 
-def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTargetServices | None = None,
-                   paid_through: ir.DateValue | None = None) -> ir.Table:
-    """Spend per person, incurred month, payer and service category; the claim's payer type comes from the
-    enrollment spans of the same person and payer touching the incurred month.
-
-    Columns: person_id, payer, payer_type (the claim's), enrolled, month_index, year, month, claim_kind,
-    service_category_1, service_category_2, financial_target, allowed_amount, paid_amount, lines.
-    ``paid_through`` keeps only lines paid on or before that date (an as-of view for completion).
-    """
-    services = services or FinancialTargetServices()
+def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValue | None = None) -> ir.Table:
+    """Spend per person, incurred month, payer and service category, in the narrow form that is stored: person_id,
+    payer, payer_type (the claim's), enrolled, month_index, category_id, allowed_amount, paid_amount, lines
+    (:func:`spend_columns` adds the rest). The claim's payer type comes from the enrollment spans of the same
+    person and payer touching the incurred month. ``paid_through`` keeps only lines paid on or before that date
+    (an as-of view for completion)."""
     if paid_through is not None:
         paid_on = lines.paid_on if "paid_on" in lines.columns else ibis.coalesce(lines.paid_date, lines.incurred_date)
         lines = lines.filter(paid_on <= paid_through)
     grouped = lines.group_by(["person_id", "payer", "incurred_month", "category_id"]).aggregate(
         allowed_amount=lines.allowed_amount.sum(), paid_amount=lines.paid_amount.sum(), lines=lines.count())
     # Pairs with one enrollment span are typed by an equality join on the pair; only the rest (several spans, or
-    # no enrollment with that payer) go through the month-level lookup on spans.
+    # no enrollment with that payer) go through the month-level lookup on spans. Their keys are read from the
+    # lines: taken from the grouping, the grouping was computed twice.
     single = single_span_coverage(enrollment)
+    keys = lines.select("person_id", "payer", month_index=lines.incurred_month)
+    keys = keys.anti_join(single, [keys.person_id == single._pid, keys.payer == single._payer])
+    pm = claim_payer_types(keys, enrollment)
     typed = grouped.left_join(single, [grouped.person_id == single._pid, grouped.payer == single._payer])
-    rest = typed.filter(typed._pid.isnull())
-    pm = claim_payer_types(rest.select("person_id", "payer", month_index=rest.incurred_month), enrollment)
-    fallback = payer_types(enrollment)
     joined = typed.left_join(pm, [typed.person_id == pm.person_id, typed.payer == pm.payer,
                                   typed.incurred_month == pm.month_index])
+    fallback = payer_types(enrollment)
     joined = joined.left_join(fallback, joined.payer == fallback.payer)
     in_span = ibis.ifelse(joined.incurred_month.between(joined._first, joined._last), joined._type,
                           ibis.null("string"))
     claim_type = ibis.coalesce(in_span, joined.payer_type)
-    out = joined.select(
+    return joined.select(
         person_id=joined.person_id, payer=joined.payer,
         payer_type=ibis.coalesce(claim_type, joined.fallback_payer_type, ibis.literal("other")),
         enrolled=claim_type.notnull(), month_index=joined.incurred_month, category_id=joined.category_id,
         allowed_amount=joined.allowed_amount.cast(MONEY), paid_amount=joined.paid_amount.cast(MONEY),
         lines=joined.lines.cast("int64"),
     )
-    out = with_categories(out).drop("category_id")
-    out = out.select("person_id", "payer", "payer_type", "enrolled", "month_index", "claim_kind",
-                     "service_category_1", "service_category_2", "allowed_amount", "paid_amount", "lines")
+
+
+def spend_columns(spend: ir.Table, services: FinancialTargetServices | None = None) -> ir.Table:
+    """:func:`spend_grain` with year, month, claim kind, category names and whether the services count
+    (``financial_target``, per ``services``): computed where read, not stored."""
+    named = with_categories(spend)
+    out = named.select("person_id", "payer", "payer_type", "enrolled", "month_index", "claim_kind",
+                       "service_category_1", "service_category_2", "allowed_amount", "paid_amount", "lines")
     return out.mutate(year=(out.month_index // 12).cast("int64"), month=(out.month_index % 12 + 1).cast("int64"),
-                      financial_target=is_target_service(out, services))
+                      financial_target=is_target_service(out, services or FinancialTargetServices()))
+
+
+def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTargetServices | None = None,
+                   paid_through: ir.DateValue | None = None) -> ir.Table:
+    """Spend per person, incurred month, payer and service category (:func:`spend_grain` with
+    :func:`spend_columns`): person_id, payer, payer_type (the claim's), enrolled, month_index, claim_kind,
+    service_category_1, service_category_2, allowed_amount, paid_amount, lines, year, month, financial_target."""
+    return spend_columns(spend_grain(lines, enrollment, paid_through), services)
 
 
 def spend_by_category(spend: ir.Table) -> ir.Table:

@@ -233,13 +233,19 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     keep = materialize or (lambda _name, expr: expr)
     from allpayer.compute.completion import chain_ladder, payer_exposure
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
-    from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category, with_categories
+    from allpayer.compute.spending import (
+        service_lines,
+        spend_by_category,
+        spend_columns,
+        spend_grain,
+        with_categories,
+    )
 
     lines = service_lines(medical_claim, pharmacy_claim)
     lines = keep("cost_lines", lines.select(*COST_LINE_COLUMNS))
     member_months = keep("cost_member_months", member_months)
-    spend = keep("cost_spend", incurred_spend(lines, enrollment, settings.financial_target_services,
-                                              ibis.literal(as_of)))
+    stored_spend = keep("cost_spend", spend_grain(lines, enrollment, ibis.literal(as_of)))
+    spend = spend_columns(stored_spend, settings.financial_target_services)
     named = with_categories(lines)
     target = named.filter(named.service_category_1.isin(settings.financial_target_services.include_categories))
     segments = ("payer", "service_category_1") if settings.completion.by_category else ("payer",)
@@ -247,7 +253,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     completion = keep("cost_completion", completion)
     ratios = completion.select("payer", "incurred_month", "completion_ratio") if not settings.completion.by_category \
         else None
-    out = {"cost_spend": spend, "cost_spend_by_category": spend_by_category(spend),
+    out = {"cost_spend": stored_spend, "cost_spend_by_category": spend_by_category(spend),
            "cost_completion": completion, "cost_completion_factor": factors,
            "tcoc_unenrolled": unenrolled_spend(spend, member_months)}
     risk = None
