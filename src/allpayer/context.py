@@ -180,7 +180,8 @@ class Context:
     # ------------------------------------------------------------ total cost of care (docs/cost.md)
 
     def cost_member_months(self, pk: Pack) -> tuple[ir.Table, ir.Table]:
-        """(member months, person HSA) for TCOC: primary-payer months of residents, weight = member_month."""
+        """(member months, person HSA) for TCOC: primary-payer months of residents (one row per person and
+        month), weight = member_month."""
         ppm = (self.table("primary_payer_month") if self.warehouse.has("primary_payer_month")
                else self.enrollment_tables(pk)["primary_payer_month"])
         if "resident" in ppm.columns:
@@ -208,7 +209,7 @@ class Context:
         mm, hsa = self.cost_member_months(pk)
         att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
-                       att, hsa, with_risk, self.warehouse.materialize)
+                       att, hsa, with_risk, self.warehouse.materialize, one_row_per_month=True)
         if not publish:
             return out
         out[cost_basis.BASIS] = cost_basis.basis_table(cost_basis.basis(self.warehouse, as_of))

@@ -124,3 +124,15 @@ def test_unenrolled_spend_and_interim_primary_payer(run):
     pm = run(primary_member_months(any_day_member_months(e), CostSettings().primary_payer_hierarchy))
     d2020 = {r["payer_type"] for r in pm if r["person_id"] == "D" and r["year"] == 2020}
     assert d2020 == {"medicare"} and sum(1 for r in pm if r["person_id"] == "D") == 12
+
+
+def test_primary_payer_months_need_no_shares(run):
+    # Without D's shared January, every person-month has one row: person_months with one_row_per_month (no
+    # shares computed) gives the same rows to the cent as the general path.
+    from allpayer.compute.tcoc import person_months
+
+    unique = member_months([m for m in MM if m[0] != "D"])
+    key = lambda r: (r["person_id"], r["month_index"], r["payer_type"])  # noqa: E731
+    general = sorted(run(person_months(_spend(), unique)), key=key)
+    assert general == sorted(run(person_months(_spend(), unique, one_row_per_month=True)), key=key)
+    assert sum(r["allowed"] for r in general) == Decimal("13800.00")  # A 1200 + B 600 + C 12000 (E: no months)

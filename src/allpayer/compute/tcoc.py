@@ -63,13 +63,15 @@ MEASURES = ("allowed", "paid", "allowed_completed", "paid_completed")
 
 
 def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table | None = None,
-                  own_payer_only: bool = False) -> ir.Table:
+                  own_payer_only: bool = False, one_row_per_month: bool = False) -> ir.Table:
     """One row per member-month row with its share of the person's spend in that month.
 
     Member-month rows are unique per person, payer type and month. Spend is summed per person and month (per
     payer type with ``own_payer_only``) before the join, so the join is one-to-one and the member-month table
     is never grouped. ``own_payer_only`` counts only claims of the row's own payer type (e.g. Medicare FFS
-    claims for Medicare beneficiaries, domain.md §8.3); such claims go wholly to that row."""
+    claims for Medicare beneficiaries, domain.md §8.3); such claims go wholly to that row.
+    ``one_row_per_month`` says the member months have one row per person and month (primary-payer months), so
+    no month's spend is shared between rows and the shares need not be computed."""
     s = completed_spend(spend, completion)
     keys = ["person_id", "month_index", "payer_type"] if own_payer_only else ["person_id", "month_index"]
     sums = s.group_by(keys).aggregate(
@@ -77,7 +79,9 @@ def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table
     sums = sums.rename(**{f"_{k}": k for k in keys})
     mm = member_months.select("person_id", "payer_type", "month_index", "year",
                               weight=member_months.weight.cast("float64"))
-    if not own_payer_only:
+    if one_row_per_month and not own_payer_only:
+        mm = mm.mutate(share=ibis.literal(1.0))
+    elif not own_payer_only:
         # A grouping and a join rather than a window: both spill to disk, a window over every member month
         # ran out of memory at 630k persons.
         totals = mm.group_by(_pid=mm.person_id, _mi=mm.month_index).aggregate(_total=mm.weight.sum())
@@ -224,10 +228,11 @@ def attribution_by_year(attribution: ir.Table) -> ir.Table:
 def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollment: ir.Table, person: ir.Table,
              member_months: ir.Table, settings: CostSettings, as_of: dt.date,
              attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
-             with_risk: bool = True, materialize: Callable[[str, ir.Table], ir.Table] | None = None
-             ) -> dict[str, ir.Table]:
+             with_risk: bool = True, materialize: Callable[[str, ir.Table], ir.Table] | None = None,
+             one_row_per_month: bool = False) -> dict[str, ir.Table]:
     """Spending, completion, risk, TCOC (all payers and Medicare own-payer) and unenrolled spend as of a
-    paid-through date. ``member_months``: (person_id, payer_type, month_index, year, weight).
+    paid-through date. ``member_months``: (person_id, payer_type, month_index, year, weight);
+    ``one_row_per_month`` when they have one row per person and month (see :func:`person_months`).
 
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
     keep = materialize or (lambda _name, expr: expr)
@@ -257,7 +262,8 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
            "cost_completion": completion, "cost_completion_factor": factors,
            "tcoc_unenrolled": unenrolled_spend(spend, member_months)}
     risk = None
-    years = keep("cost_person_years", person_years(person_months(spend, member_months, ratios)))
+    years = keep("cost_person_years", person_years(person_months(spend, member_months, ratios,
+                                                                 one_row_per_month=one_row_per_month)))
     if with_risk:
         py = years.mutate(tcoc=years[f"{settings.amount}_completed"])
         # Stored once (each model version reads them), and only for the person-years CMS-HCC scores.
