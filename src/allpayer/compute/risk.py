@@ -34,14 +34,14 @@ def claim_diagnoses(medical_claim: ir.Table, offset: int = 0, scored: ir.Table |
     fa = final_action(medical_claim)
     cols = [c for c in (f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1)) if c in fa.columns]
     year = (fa.claim_start_date.year() + offset).cast("int64")
-    # One scan that turns the positions into rows (a union of one select per position read the final-action
-    # claims, with every column, once per position).
     narrow = fa.select("person_id", *cols, year=year)
     if scored is not None:
         narrow = narrow.semi_join(scored, ["person_id", "year"])
-    out = narrow.pivot_longer(cols, names_to="_position", values_to="diagnosis_code")
-    out = out.filter(out.diagnosis_code.notnull() & (out.diagnosis_code != ""))
-    return out.select("person_id", "year", "diagnosis_code").distinct()
+    # One scan; each line's filled positions become rows. Most of the 25 positions are empty: dropping them
+    # before they are rows, not after, saves turning 183M position values into rows at 630k persons.
+    codes = ibis.array([narrow[c] for c in cols]).filter(lambda code: code.notnull() & (code != ""))
+    out = narrow.select("person_id", "year", diagnosis_code=codes.unnest())
+    return out.distinct()
 
 
 def hcc_person_years(member_months: ir.Table, payer_types: list[str]) -> ir.Table:
