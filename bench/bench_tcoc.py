@@ -94,9 +94,10 @@ def run(path: Path) -> None:
     from allpayer.compute.member_months import any_day_member_months
     from allpayer.compute.tcoc import primary_member_months, run_tcoc
     from allpayer.config.cost import CostSettings
+    from allpayer.warehouse import DuckDBWarehouse
 
-    con = ibis.duckdb.connect(str(path), read_only=False)
-    con.raw_sql("SET preserve_insertion_order = false")
+    # The warehouse's own connection settings: memory limit (ALLPAYER_DUCKDB_MEMORY), spill folder, insertion order.
+    con = DuckDBWarehouse(path).con
     settings = CostSettings()
     as_of = dt.date(FIRST + YEARS, 3, 31)
     medical, enrollment, person = con.table("medical_claim"), con.table("enrollment"), con.table("person")
@@ -119,18 +120,22 @@ def run(path: Path) -> None:
         stage(name, out[name])
     total = time.perf_counter() - started
     rows = con.table("_b_tcoc").count().execute()
+    engine_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    # The hand-written pass ranks versions with a window over every line, which runs out of memory at the
+    # warehouse's limit: it runs with 16 GB, so the ratio below flatters it, not the engine.
+    con.raw_sql("SET memory_limit = '16GB'")
     t0 = time.perf_counter()
     con.raw_sql(REFERENCE_SQL.format(as_of=as_of.isoformat()))
     reference = time.perf_counter() - t0
 
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for step, seconds in timings.items():
         print(f"{step:<24} {seconds:8.1f} s")
     print(f"{'total':<24} {total:8.1f} s   ({rows} TCOC rows; risk scores not included: no diagnoses here)")
-    print(f"{'reference':<24} {reference:8.1f} s   hand-written DuckDB SQL: final action + incurred spend + PMPM")
+    print(f"{'reference':<24} {reference:8.1f} s   hand-written DuckDB SQL: final action + incurred spend + PMPM "
+          "(16 GB memory limit)")
     print(f"{'ratio':<24} {total / reference:8.1f} x")
-    print(f"peak RSS                 {peak_mb:8.0f} MB")
+    print(f"peak RSS, engine         {engine_peak_mb:8.0f} MB (at the warehouse's memory limit)")
 
 
 def main() -> None:
