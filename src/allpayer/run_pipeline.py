@@ -17,6 +17,7 @@ from allpayer.compute.completion import chain_ladder, payer_exposure
 from allpayer.compute.expected_cost import claims_by_person_month
 from allpayer.compute.program_results import ProgramInputs, program_results
 from allpayer.compute.spending import (
+    completion_lines,
     medical_paid_by_tin,
     paid_by_tin,
     service_lines,
@@ -97,8 +98,7 @@ def completion_ratios(warehouse: Warehouse, settings: CostSettings, lines: ir.Ta
         published = warehouse.table("cost_completion")
         if published.filter(published.as_of_date != as_of).count().execute() == 0:
             return published.select("payer", "incurred_month", "completion_ratio")
-    named = with_categories(lines)
-    target = named.filter(named.service_category_1.isin(settings.financial_target_services.include_categories))
+    target = completion_lines(lines, settings.financial_target_services)
     completion, _ = chain_ladder(target, as_of, settings.completion, ("payer",), payer_exposure(enrollment))
     return completion.select("payer", "incurred_month", "completion_ratio")
 

@@ -190,6 +190,13 @@ def claim_payer_types(keys: ir.Table, enrollment: ir.Table) -> ir.Table:
     return j.group_by(["person_id", "payer", "month_index"]).aggregate(payer_type=j._type.min())
 
 
+def completion_lines(lines: ir.Table, services: FinancialTargetServices) -> ir.Table:
+    """Stored lines named again (:func:`with_categories`) and kept to the included level-1 categories: what the
+    completion triangles count."""
+    named = with_categories(lines)
+    return named.filter(named.service_category_1.isin(services.include_categories))
+
+
 def payer_types(enrollment: ir.Table) -> ir.Table:
     """A payer's usual payer type, for spend outside its enrollment months."""
     return enrollment.group_by("payer").aggregate(fallback_payer_type=enrollment.payer_type.min())

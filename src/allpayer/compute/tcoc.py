@@ -239,11 +239,11 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     from allpayer.compute.completion import chain_ladder, payer_exposure
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
     from allpayer.compute.spending import (
+        completion_lines,
         service_lines,
         spend_by_category,
         spend_columns,
         spend_grain,
-        with_categories,
     )
 
     lines = service_lines(medical_claim, pharmacy_claim)
@@ -251,8 +251,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     member_months = keep("cost_member_months", member_months)
     stored_spend = keep("cost_spend", spend_grain(lines, enrollment, ibis.literal(as_of)))
     spend = spend_columns(stored_spend, settings.financial_target_services)
-    named = with_categories(lines)
-    target = named.filter(named.service_category_1.isin(settings.financial_target_services.include_categories))
+    target = completion_lines(lines, settings.financial_target_services)
     segments = ("payer", "service_category_1") if settings.completion.by_category else ("payer",)
     completion, factors = chain_ladder(target, as_of, settings.completion, segments, payer_exposure(enrollment))
     completion = keep("cost_completion", completion)
