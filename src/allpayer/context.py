@@ -18,10 +18,10 @@ import ibis.expr.types as ir
 from allpayer import cost_basis
 from allpayer.compute.attribution import AttributionInputs, Stage, attribute
 from allpayer.compute.enrollment import member_months, primary_payer_months, residency
-from allpayer.compute.final_action import final_action
 from allpayer.compute.scale import participation, scale
 from allpayer.config import Pack, load_pack
 from allpayer.intake.load import LoadReport, Progress, ingest
+from allpayer.intake.superseded import final_claims
 from allpayer.intake.validate import IntakeSettings
 from allpayer.refdata import attribution as refdata
 from allpayer.runs import Run, RunInfo, list_runs, open_run
@@ -117,7 +117,7 @@ class Context:
         has = self.warehouse.has
         return AttributionInputs(
             enrollment=self.table("enrollment"), person=self.table("person"),
-            medical_claim=final_action(self.table("medical_claim")), provider=self.table("provider"),
+            medical_claim=final_claims(self.warehouse, "medical_claim"), provider=self.table("provider"),
             voluntary=self.table(SIDE_TABLES["voluntary"]) if has(SIDE_TABLES["voluntary"]) else None,
             payer_file=self.table(SIDE_TABLES["payer_file"]) if has(SIDE_TABLES["payer_file"]) else None,
         )
@@ -201,10 +201,10 @@ class Context:
 
         pk = load_pack(pack)
         settings = pk.cost or CostSettings()
-        medical = self.table("medical_claim")
-        pharmacy = self.table("pharmacy_claim") if self.warehouse.has("pharmacy_claim") else None
+        medical = final_claims(self.warehouse, "medical_claim")
+        pharmacy = final_claims(self.warehouse, "pharmacy_claim") if self.warehouse.has("pharmacy_claim") else None
         if as_of is None:
-            latest = medical.paid_date.max().execute()
+            latest = self.table("medical_claim").paid_date.max().execute()
             as_of = latest.date() if hasattr(latest, "date") else latest
         mm, hsa = self.cost_member_months(pk)
         att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
@@ -253,7 +253,7 @@ class Context:
         has = self.warehouse.has
         inputs = QualityInputs(
             attribution_month=self.table("attribution_month"), person=self.table("person"),
-            medical_claim=self.table("medical_claim"),
+            medical_claim=final_claims(self.warehouse, "medical_claim"),
             pharmacy_claim=self.table("pharmacy_claim") if has("pharmacy_claim") else None,
             risk_score=self.table("risk_score") if has("risk_score") else None,
             external=load_external_measures(external, pk.quality) if external else None)

@@ -28,6 +28,7 @@ from allpayer.compute.spending import (
 from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
 from allpayer.config.cost import CostSettings
 from allpayer.config.loader import load_pack, pack_path
+from allpayer.intake.superseded import final_claims
 from allpayer.runs import Run, runs_folder, write_run
 from allpayer.warehouse import Warehouse
 
@@ -58,8 +59,8 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     """Completed incurred claims as of ``as_of`` (chain-ladder completion as in TCOC) and the other inputs, with the
     basis of the TCOC spend reused (None when spend was computed afresh)."""
     has = warehouse.has
-    medical = warehouse.table("medical_claim")
-    pharmacy = warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None
+    medical = final_claims(warehouse, "medical_claim")
+    pharmacy = final_claims(warehouse, "pharmacy_claim") if has("pharmacy_claim") else None
     enrollment = warehouse.table("enrollment")
     reused = cost_basis.reusable_spend(warehouse, as_of)
     if reused is not None:

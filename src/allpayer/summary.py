@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
 
-from allpayer.compute.final_action import final_action
 from allpayer.compute.member_months import any_day_member_months
+from allpayer.intake.superseded import final_claims
 
 if TYPE_CHECKING:
     from allpayer.context import Context
@@ -21,11 +21,10 @@ def _rows(expr: ir.Table) -> list[dict]:
 def population_summary(ctx: Context) -> dict[str, list[dict]]:
     person = ctx.table("person")
     enrollment = ctx.table("enrollment")
-    medical = ctx.table("medical_claim")
     pharmacy = ctx.table("pharmacy_claim")
     quarantine = ctx.table("quarantine")
     months = any_day_member_months(enrollment)
-    final = final_action(medical)
+    final = final_claims(ctx.warehouse, "medical_claim")
     return {
         "Persons": _rows(person.aggregate(persons=person.count(), deceased=person.death_date.notnull().sum())),
         "Member months by payer type and year": _rows(

@@ -47,20 +47,30 @@ def revised_families(claims: ir.Table) -> ir.Table:
         .distinct()
 
 
-def final_action(claims: ir.Table) -> ir.Table:
-    """The final version's lines of every family that was not cancelled.
-
-    An original claim that nothing revises is its own final version, so only the revised families go through
-    the version ranking; the rest pass with one anti-join against that small set."""
+def superseded_versions(claims: ir.Table) -> ir.Table:
+    """(``data_source``, ``claim_id``, ``family_id``) of every version final action drops: each version of a
+    revised family but its final one, and the final one too when it cancels the family. Only revised families
+    are ranked; an original claim that nothing revises is its own final version. Intake stores this list beside
+    each claim table (:mod:`allpayer.intake.superseded`)."""
     revised = revised_families(claims)
-    plain = claims.filter(claims.original_claim_id.isnull()).anti_join(
-        revised, [claims.data_source == revised.data_source, claims.claim_id == revised.family_id])
-    plain = plain.select(*claims.columns, family_id=plain.claim_id)
     touched = claims.semi_join(revised, [claims.data_source == revised.data_source,
                                          ibis.coalesce(claims.original_claim_id, claims.claim_id)
                                          == revised.family_id])
     versions = claim_versions(touched)
-    winners = versions.filter((versions.version_rank == 0) & ~versions.claim_status.isin(CANCELLING))
-    keep = winners.select("data_source", "claim_id", "family_id")
-    final = touched.join(keep, ["data_source", "claim_id"]).select(*claims.columns, "family_id")
-    return plain.union(final, distinct=False)
+    final = (versions.version_rank == 0) & ~versions.claim_status.fill_null("original").isin(CANCELLING)
+    return versions.filter(~final).select("data_source", "claim_id", "family_id")
+
+
+def final_action(claims: ir.Table, superseded: ir.Table | None = None) -> ir.Table:
+    """The final version's lines of every family that was not cancelled, with their ``family_id``: the lines
+    less the :func:`superseded_versions` (intake's stored list when given, else worked out here), one anti-join.
+
+    Lines that already carry ``family_id`` are final-action lines (:func:`allpayer.intake.superseded.final_claims`)
+    and are returned as they are."""
+    if "family_id" in claims.columns:
+        return claims
+    dropped = superseded if superseded is not None else superseded_versions(claims)
+    lines = claims.mutate(family_id=ibis.coalesce(claims.original_claim_id, claims.claim_id))
+    kept = lines.anti_join(dropped, [lines.data_source == dropped.data_source, lines.claim_id == dropped.claim_id,
+                                     lines.family_id == dropped.family_id])
+    return kept.select(*lines.columns)  # a table, not a join, so callers may derive columns from it

@@ -18,6 +18,7 @@ from allpayer.intake import validate
 from allpayer.intake.adapters import ADAPTERS, INPUT_ORDER, INPUTS, FileKind
 from allpayer.intake.contract import ENROLLMENT, PERSON, TABLES
 from allpayer.intake.staging import FileError, open_source
+from allpayer.intake.superseded import CLAIM_TABLES, superseded_tables
 from allpayer.intake.validate import InputSpec, IntakeSettings
 from allpayer.warehouse import Warehouse
 
@@ -162,6 +163,7 @@ def _check_all(
     findings: list[ir.Table] = []
     warnings: list[ir.Table] = []
     enrolled: ir.Table | None = None
+    claims: dict[str, ir.Table] = {}
     for input_name in INPUT_ORDER:
         if input_name not in staged:
             continue
@@ -182,6 +184,12 @@ def _check_all(
         if input_name == "eligibility":
             outputs["enrollment"] = validate.accepted(ok, ENROLLMENT)
             outputs["person"] = latest_demographics(ok)
+        elif input_name in CLAIM_TABLES:
+            # Stored before publishing (and then renamed into place) so the superseded versions are listed from
+            # the stored rows, not by parsing the staged ones again.
+            claims[input_name] = warehouse.materialize(f"{input_name}_accepted",
+                                                       validate.accepted(ok, TABLES[input_name]))
+            outputs[input_name] = claims[input_name]
         else:
             outputs[input_name] = validate.accepted(ok, TABLES[input_name])
         if input_name in ("enrollment", "eligibility"):
@@ -189,6 +197,7 @@ def _check_all(
                                              outputs["enrollment"].select("person_id").distinct())
     for name, table in TABLES.items():
         outputs.setdefault(name, _empty(table.schema))
+    outputs.update(superseded_tables(claims))
     outputs[QUARANTINE] = ibis.union(*findings)
     outputs[WARNINGS] = ibis.union(*warnings)
     return outputs, checked

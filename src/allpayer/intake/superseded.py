@@ -1,0 +1,37 @@
+"""The claim versions final action drops, stored by intake beside each claim table.
+
+Intake publishes ``<claim table>_superseded`` (``data_source``, ``claim_id``, ``family_id``) with the table it
+describes, in the same atomic step, so the two always belong to the same load. Every step that needs final-action
+claims (attribution, cost, risk, quality, settlement runs) then removes the list with one anti-join instead of
+ranking the versions again. A workspace loaded before the list existed has none; final action is then worked out
+in full (:func:`allpayer.compute.final_action.final_action`).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from allpayer.compute.final_action import final_action, superseded_versions
+from allpayer.warehouse import Warehouse
+
+CLAIM_TABLES = ("medical_claim", "pharmacy_claim")
+SCHEMA = pa.schema([("data_source", pa.string()), ("claim_id", pa.string()), ("family_id", pa.string())])
+
+
+def superseded_name(claim_table: str) -> str:
+    return f"{claim_table}_superseded"
+
+
+def superseded_tables(claims: dict[str, ir.Table]) -> dict[str, ir.Table]:
+    """The lists to publish beside ``claims`` (claim table name -> its accepted rows); an empty list for a claim
+    table the load does not have."""
+    return {superseded_name(name): superseded_versions(claims[name]) if name in claims
+            else ibis.memtable(SCHEMA.empty_table()) for name in CLAIM_TABLES}
+
+
+def final_claims(warehouse: Warehouse, claim_table: str) -> ir.Table:
+    """Final-action lines of a published claim table, with ``family_id``."""
+    stored = superseded_name(claim_table)
+    return final_action(warehouse.table(claim_table), warehouse.table(stored) if warehouse.has(stored) else None)
