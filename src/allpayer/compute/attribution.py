@@ -112,7 +112,8 @@ def program_months(pack: Pack, programs: list[Program], cov: ir.Table,
     """``program_id``, ``person_id``, ``month_index``, ``plan``: months with program coverage (within
     ``months``, first and last month index, if given); ``cov`` is
     :func:`~allpayer.compute.enrollment.member_months` (cut at death); ``primary`` the primary payer per person
-    and month (:func:`~allpayer.compute.enrollment.primary_payer_months`), computed from ``cov`` if not given."""
+    and month with the number of ``coverages`` (:func:`~allpayer.compute.enrollment.primary_payer_months`) for
+    every month of ``cov``, computed from ``cov`` if not given."""
     if months is not None:
         cov = cov.filter(cov.month_index.between(*months))
     tagged = tag_program(cov, programs, lambda p: match_predicate(cov, p.match))
@@ -122,9 +123,11 @@ def program_months(pack: Pack, programs: list[Program], cov: ir.Table,
             primary = primary_payer(cov, pack.payer_hierarchy)
         elif months is not None:
             primary = primary.filter(primary.month_index.between(*months))
-        prim = primary.select("person_id", "month_index", primary_type="payer_type")
+        # A person-month with one coverage has it as primary: only the few with several are looked up.
+        several = primary.filter(primary.coverages > 1)
+        prim = several.select("person_id", "month_index", primary_type="payer_type")
         j = tagged.left_join(prim, ["person_id", "month_index"])
-        keep = ~j.program_id.isin(primary_only) | (j.primary_type == j.payer_type).fill_null(False)
+        keep = ~j.program_id.isin(primary_only) | j.primary_type.isnull() | (j.primary_type == j.payer_type)
         tagged = j.filter(keep).drop("primary_type")
     return tagged.select("program_id", "person_id", "month_index", "plan")
 
