@@ -28,25 +28,13 @@ from allpayer.compute.spending import (
 from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
 from allpayer.config.cost import CostSettings
 from allpayer.config.loader import load_pack, pack_path
+from allpayer.fingerprint import input_fingerprints
 from allpayer.intake.superseded import final_claims
 from allpayer.runs import Run, runs_folder, write_run
 from allpayer.warehouse import Warehouse
 
 # Published workspace tables copied into a run when present (other issues' results at the time of the run).
 COPIED = ("tcoc", "growth", "scale_target", "scale_breakdown", "quality_measure", "quality_score")
-# Input tables and the columns the run reads from them (None = every column), fingerprinted in the manifest.
-# Claims are hashed on their keys, dates, payer and amounts only: hashing all ~90 claim columns would dominate
-# a full-size run.
-INPUTS: dict[str, tuple[str, ...] | None] = {
-    "medical_claim": ("data_source", "claim_id", "claim_line_number", "claim_status", "person_id", "payer",
-                      "claim_start_date", "paid_date", "file_date", "allowed_amount", "paid_amount", "billing_tin"),
-    "pharmacy_claim": ("data_source", "claim_id", "claim_line_number", "person_id", "payer", "dispensing_date",
-                       "paid_date", "file_date", "allowed_amount", "paid_amount"),
-    "enrollment": None, "person": None, "provider": None,
-    "attribution_month": ("program_id", "year", "person_id", "month_index", "practice_id", "tin"),
-    "primary_payer_month": ("person_id", "payer_type", "month_index", "year", "member_month", "resident"),
-    "risk_score": None, "quality_score": None,
-}
 
 
 def latest_paid_date(warehouse: Warehouse) -> dt.date:
@@ -104,18 +92,6 @@ def completion_ratios(warehouse: Warehouse, settings: CostSettings, lines: ir.Ta
     return completion.select("payer", "incurred_month", "completion_ratio")
 
 
-def table_fingerprint(table: ir.Table, columns: tuple[str, ...] | None = None) -> dict:
-    """Rows and a digest of per-column hash sums over ``columns`` (default all): order-independent, computed in
-    the warehouse."""
-    table = table.select(*[c for c in columns if c in table.columns]) if columns else table
-    sums = table.aggregate(_rows=table.count(),
-                           **{f"h{i}": (table[c].hash() % 2147483647).cast("int64").sum()
-                              for i, c in enumerate(table.columns)}).to_pyarrow().to_pylist()[0]
-    digest = hashlib.sha256(json.dumps([table.columns, [str(t) for t in table.schema().types], sums],
-                                       default=str).encode()).hexdigest()
-    return {"rows": int(sums["_rows"]), "digest": digest}
-
-
 def pack_digest(pack: str | Path) -> str:
     root = pack_path(pack)
     digest = hashlib.sha256()
@@ -135,8 +111,7 @@ def execute_run(warehouse: Warehouse, workspace: Path, member_months: ir.Table, 
         inputs, reused = program_inputs(warehouse, settings, member_months, as_of, year)
         tables = program_results(pk, year, inputs, programs)
         tables.update({name: warehouse.table(name).to_pyarrow() for name in COPIED if warehouse.has(name)})
-        fingerprints = {name: table_fingerprint(warehouse.table(name), columns) for name, columns in INPUTS.items()
-                        if warehouse.has(name)}
+        fingerprints = input_fingerprints(warehouse, cost_basis.current_load(warehouse))
     finally:
         warehouse.drop_scratch()
     created = created or dt.datetime.now(dt.UTC)

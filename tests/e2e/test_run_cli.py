@@ -7,11 +7,13 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import ibis
 import pytest
 from typer.testing import CliRunner
 
 from allpayer import Context, cost_basis
 from allpayer.cli import app
+from allpayer.fingerprint import INPUTS, LOAD_FINGERPRINTS, LOADED, table_fingerprint
 from allpayer.runs import list_runs, open_run
 from tests.conftest import synthetic_workspace
 
@@ -108,3 +110,24 @@ def test_run_without_attribution_fails_clearly(tmp_path: Path):
     result = CliRunner().invoke(app, ["run", "-w", str(tmp_path / "empty")])
     assert result.exit_code == 2
     assert "run `allpayer attribute`" in result.output
+
+
+@pytest.mark.slow
+def test_manifest_fingerprints_are_intakes_for_the_current_load_only(workspace: Path):
+    """Intake fingerprinted the canonical tables of its load; a run records those, which equal the tables hashed
+    now. Fingerprints of another load are not used: the run hashes the tables itself, with the same result."""
+    with Context(workspace) as ctx:
+        stored = ctx.table(LOAD_FINGERPRINTS).to_pyarrow().to_pylist()
+        assert {r["table_name"] for r in stored} == set(LOADED)
+        assert {r["load_id"] for r in stored} == {ctx.loads()[-1].load_id}
+        run = ctx.run("vermont", 2019, programs=["medicare_vmng"])
+        fresh = {name: table_fingerprint(ctx.table(name), INPUTS[name]) for name in run.manifest["inputs"]}
+        assert run.manifest["inputs"] == fresh
+        wrong = [{**r, "digest": "0" * 64} for r in stored]
+        ctx.warehouse.publish({LOAD_FINGERPRINTS: ibis.memtable(
+            [{**r, "load_id": "an-earlier-load"} for r in wrong])})
+        try:
+            recomputed = ctx.run("vermont", 2019, programs=["medicare_vmng"])
+        finally:
+            ctx.warehouse.publish({LOAD_FINGERPRINTS: ibis.memtable(stored)})
+    assert recomputed.manifest["inputs"] == fresh

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from allpayer.fingerprint import LOAD_FINGERPRINTS, load_fingerprints
 from allpayer.intake import validate
 from allpayer.intake.adapters import ADAPTERS, INPUT_ORDER, INPUTS, FileKind
 from allpayer.intake.contract import ENROLLMENT, PERSON, TABLES
@@ -110,6 +111,10 @@ def ingest(
         outputs[LOAD_FILES] = _files_table(files, load_id)
         say("publishing tables")
         warehouse.publish(outputs)
+        say("fingerprinting tables")
+        # After the publish, of the published tables: a crash in between leaves fingerprints of an older load,
+        # which runs ignore (they read only the current load's).
+        warehouse.publish({LOAD_FINGERPRINTS: load_fingerprints(warehouse, load_id)})
         table_rows = {name: int(warehouse.table(name).count().execute()) for name in TABLES}
     finally:
         warehouse.drop_scratch()
