@@ -168,7 +168,6 @@ def _check_all(
     findings: list[ir.Table] = []
     warnings: list[ir.Table] = []
     enrolled: ir.Table | None = None
-    claims: dict[str, ir.Table] = {}
     for input_name in INPUT_ORDER:
         if input_name not in staged:
             continue
@@ -192,9 +191,8 @@ def _check_all(
         elif input_name in CLAIM_TABLES:
             # Stored before publishing (and then renamed into place) so the superseded versions are listed from
             # the stored rows, not by parsing the staged ones again.
-            claims[input_name] = warehouse.materialize(f"{input_name}_accepted",
-                                                       validate.accepted(ok, TABLES[input_name]))
-            outputs[input_name] = claims[input_name]
+            outputs[input_name] = warehouse.materialize(f"{input_name}_accepted",
+                                                        validate.accepted(ok, TABLES[input_name]))
         else:
             outputs[input_name] = validate.accepted(ok, TABLES[input_name])
         if input_name in ("enrollment", "eligibility"):
@@ -202,7 +200,7 @@ def _check_all(
                                              outputs["enrollment"].select("person_id").distinct())
     for name, table in TABLES.items():
         outputs.setdefault(name, _empty(table.schema))
-    outputs.update(superseded_tables(claims))
+    outputs.update(superseded_tables(outputs))
     outputs[QUARANTINE] = ibis.union(*findings)
     outputs[WARNINGS] = ibis.union(*warnings)
     return outputs, checked

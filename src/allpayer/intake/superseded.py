@@ -9,26 +9,22 @@ in full (:func:`allpayer.compute.final_action.final_action`).
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from allpayer.compute.final_action import final_action, superseded_versions
 from allpayer.warehouse import Warehouse
 
 CLAIM_TABLES = ("medical_claim", "pharmacy_claim")
-SCHEMA = pa.schema([("data_source", pa.string()), ("claim_id", pa.string()), ("family_id", pa.string())])
 
 
 def superseded_name(claim_table: str) -> str:
     return f"{claim_table}_superseded"
 
 
-def superseded_tables(claims: dict[str, ir.Table]) -> dict[str, ir.Table]:
-    """The lists to publish beside ``claims`` (claim table name -> its accepted rows); an empty list for a claim
-    table the load does not have."""
-    return {superseded_name(name): superseded_versions(claims[name]) if name in claims
-            else ibis.memtable(SCHEMA.empty_table()) for name in CLAIM_TABLES}
+def superseded_tables(tables: dict[str, ir.Table]) -> dict[str, ir.Table]:
+    """The lists to publish beside the claim tables among ``tables`` (the load's outputs, an empty table for a
+    claim input the load does not have)."""
+    return {superseded_name(name): superseded_versions(tables[name]) for name in CLAIM_TABLES}
 
 
 def final_claims(warehouse: Warehouse, claim_table: str) -> ir.Table:
