@@ -2,7 +2,8 @@
 
 A connection string picks the backend:
 
-- ``duckdb`` (default): a DuckDB file ``warehouse.duckdb`` in the workspace;
+- ``duckdb`` (default): a DuckDB file ``warehouse.duckdb`` in the workspace, whose tables are views over Parquet
+  files in ``tables/`` (:mod:`allpayer.table_files`);
 - ``duckdb://:memory:``: an in-memory DuckDB;
 - ``pyspark`` or ``pyspark://local[2]``: a local Spark session; tables persist as Parquet folders in
   the workspace, listed in ``spark/catalog.json``.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -28,6 +30,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends.sql.datatypes import DuckDBType
+
+from allpayer.table_files import TableFiles, parquet_view_sql, view_file
 
 if TYPE_CHECKING:
     from allpayer.intake.staging import Source
@@ -71,13 +75,15 @@ class Warehouse(ABC):
         pass
 
 
-# How each kind of DuckDB scratch object is dropped: staged input (TEMP tables and views) and computed tables,
-# which live in the database file.
-_DROP = {"STAGE": "TABLE IF EXISTS temp.main", "VIEW": "VIEW IF EXISTS temp.main", "TABLE": "TABLE IF EXISTS main"}
+# How each kind of DuckDB scratch object is dropped: staged input (TEMP tables and views) and computed scratch
+# (TEMP views over Parquet files, deleted with the scratch folder).
+_DROP = {"STAGE": "TABLE IF EXISTS temp.main", "VIEW": "VIEW IF EXISTS temp.main", "FILE": "VIEW IF EXISTS temp.main"}
 SCRATCH_PREFIX, PUBLISH_PREFIX = "_scratch_", "_publish_"
 
 
 class DuckDBWarehouse(Warehouse):
+    """Tables are Parquet files read through views in the database file (:mod:`allpayer.table_files`)."""
+
     name = "duckdb"
 
     def __init__(self, path: Path | str, threads: int | None = None) -> None:
@@ -86,12 +92,17 @@ class DuckDBWarehouse(Warehouse):
         self.con.raw_sql("SET preserve_insertion_order = false")
         # Stay inside the 2 GB budget of a full run; DuckDB spills to disk beyond it.
         self.con.raw_sql(f"SET memory_limit = '{os.environ.get('ALLPAYER_DUCKDB_MEMORY', '1500MB')}'")
-        if self.path != ":memory:":
-            spill = Path(self.path).parent / "tmp"
-            self.con.raw_sql(f"SET temp_directory = '{spill}'")
+        in_memory = self.path == ":memory:"
+        root = Path(tempfile.mkdtemp(prefix="allpayer-")) if in_memory else Path(self.path).parent
+        self._own_root = root if in_memory else None
+        self.files = TableFiles(root)
+        self.con.raw_sql(f"SET file_search_path = {_sql_text(str(root))}")  # views name files relative to it
+        if not in_memory:
+            self.con.raw_sql(f"SET temp_directory = {_sql_text(str(root / 'tmp'))}")
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
-        self._scratch: dict[str, str] = {}  # scratch name -> STAGE, VIEW (both TEMP) or TABLE (in the file)
+        self._scratch: dict[str, str] = {}  # scratch name -> STAGE (TEMP table), VIEW or FILE (TEMP views)
+        self._scratch_files: dict[str, Path] = {}
         self._drop_leftover_scratch()
 
     def tables(self) -> list[str]:
@@ -136,51 +147,99 @@ class DuckDBWarehouse(Warehouse):
         return self.con.table(scratch), pq.ParquetFile(source.path).metadata.num_rows
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
-        """A table in the database file, not TEMP: TEMP tables stay in the memory budget and must be spilled to make
-        room, while a table in the file is written compressed once and its pages can simply be let go (a whole TCOC
-        at 630k persons: 215 s with TEMP tables, 178 s in the file). Publishing it as it is renames it."""
+        """A Parquet file in this process's scratch folder, read through a TEMP view: its pages, unlike a TEMP
+        table's, never have to be spilled to make room. Publishing it as it is moves the file."""
         scratch = f"{SCRATCH_PREFIX}{name}"
-        self._scratch[scratch] = "TABLE"
-        return self.con.create_table(scratch, expr, overwrite=True)
+        path = self.files.scratch_file(name)
+        self._write(expr, path)
+        self._point_view(scratch, path, temp=True)
+        replaced = self._scratch_files.get(scratch)
+        self._scratch[scratch], self._scratch_files[scratch] = "FILE", path
+        if replaced is not None:
+            replaced.unlink(missing_ok=True)
+        return self.con.table(scratch)
+
+    def _write(self, expr: ir.Table, path: Path) -> None:
+        """Compute ``expr`` into one Parquet file, each column cast to the type Ibis gives it (as Ibis's own
+        ``create_table`` does): DuckDB alone would store ``1.0`` as a DECIMAL and a sum of integers as HUGEINT."""
+        self.con._run_pre_execute_hooks(expr)  # registers the memtables it reads, as Ibis's own writers do
+        columns = ", ".join(_typed_column(column, dtype) for column, dtype in expr.schema().items())
+        self.con.con.execute(f"COPY (SELECT {columns} FROM ({self.con.compile(expr)})) TO {_sql_text(str(path))} "
+                             "(FORMAT parquet, COMPRESSION snappy)")
+
+    def _point_view(self, name: str, path: Path, temp: bool) -> None:
+        kind = "TEMP VIEW" if temp else "VIEW"
+        self.con.raw_sql(f'CREATE OR REPLACE {kind} "{name}" AS {parquet_view_sql(self.files.relative(path))}')
+
+    def _stored(self) -> dict[str, str]:
+        """Name -> TABLE or VIEW for every object in the database file (not TEMP)."""
+        rows = self.con.con.execute(
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND NOT temporary UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT temporary AND NOT internal").fetchall()
+        return dict(rows)
+
+    def _view_files(self) -> dict[str, str]:
+        """Published view -> the file it reads (relative to the workspace)."""
+        rows = self.con.con.execute("SELECT view_name, sql FROM duckdb_views() WHERE database_name = "
+                                    "current_database() AND NOT temporary AND NOT internal").fetchall()
+        return {name: file for name, sql in rows if (file := view_file(sql)) is not None}
 
     def _drop_leftover_scratch(self) -> None:
-        """Scratch and half-published tables that a killed process left in the database file (none after a clean
-        finish)."""
-        if self.path == ":memory:":
-            return
-        for name in self.con.list_tables():
-            if name.startswith((SCRATCH_PREFIX, PUBLISH_PREFIX)):
+        """What a killed process left: scratch and half-published tables in the database file (stored there
+        before tables became files), its scratch folder, and published files no view reads."""
+        for name, kind in self._stored().items():
+            if kind == "TABLE" and name.startswith((SCRATCH_PREFIX, PUBLISH_PREFIX)):
                 self.con.raw_sql(f'DROP TABLE IF EXISTS main."{name}"')
+        self.files.remove_dead_scratch()
+        self.files.remove_unreferenced(set(self._view_files().values()))
 
     def publish(self, tables: Mapping[str, ir.Table]) -> None:
         token = uuid.uuid4().hex[:8]
         adopted = self._adoptable(tables)
-        copies = {name: f"{PUBLISH_PREFIX}{token}_{name}" for name in tables if name not in adopted}
-        for name, table in copies.items():
-            self.con.create_table(table, tables[name], overwrite=True)
-        staged = {**adopted, **copies}
+        written: dict[str, Path] = {}
+        try:
+            for name in tables:  # copies first: they may read a scratch file about to be adopted
+                if name not in adopted:
+                    written[name] = self.files.published_file(name, token)
+                    self._write(tables[name], written[name])
+            for name, scratch in adopted.items():
+                written[name] = self.files.published_file(name, token)
+                os.replace(self._scratch_files[scratch], written[name])
+            replaced = self._swap_views(written)
+        except Exception:
+            for path in written.values():
+                path.unlink(missing_ok=True)
+            raise
+        for name, scratch in adopted.items():  # the scratch view reads the file where it now lies
+            self._point_view(scratch, written[name], temp=True)
+            self._scratch[scratch] = "VIEW"
+            del self._scratch_files[scratch]
+        for relative in replaced:
+            (self.files.root / relative).unlink(missing_ok=True)
+
+    def _swap_views(self, written: Mapping[str, Path]) -> list[str]:
+        """Point every published name at its new file in one transaction; returns the files they read before."""
+        stored, before = self._stored(), self._view_files()
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
-            for name in tables:
-                self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-                self.con.raw_sql(f'ALTER TABLE "{staged[name]}" RENAME TO "{name}"')
+            for name, path in written.items():
+                if name in stored:
+                    self.con.raw_sql(f'DROP {stored[name]} main."{name}"')
+                self._point_view(name, path, temp=False)
             self.con.raw_sql("COMMIT")
         except Exception:
             self.con.raw_sql("ROLLBACK")
-            for table in copies.values():
-                self.con.raw_sql(f'DROP TABLE IF EXISTS "{table}"')
             raise
-        for scratch in adopted.values():
-            del self._scratch[scratch]  # renamed into place: no longer scratch
+        return [before[name] for name in written if name in before]
 
     def _adoptable(self, tables: Mapping[str, ir.Table]) -> dict[str, str]:
-        """Published name -> scratch table in the file, for each expression that is exactly one (each adopted
-        once)."""
+        """Published name -> scratch file, for each expression that is exactly one (each adopted once)."""
         adopted: dict[str, str] = {}
         for name, expr in tables.items():
             op = expr.op()
             scratch = getattr(op, "name", None)
-            if (isinstance(op, ops.DatabaseTable) and self._scratch.get(scratch) == "TABLE"
+            if (isinstance(op, ops.DatabaseTable) and self._scratch.get(scratch) == "FILE"
                     and scratch not in adopted.values()):
                 adopted[name] = scratch
         return adopted
@@ -189,9 +248,23 @@ class DuckDBWarehouse(Warehouse):
         for scratch, kind in self._scratch.items():
             self.con.raw_sql(f'DROP {_DROP[kind]}."{scratch}"')
         self._scratch.clear()
+        self._scratch_files.clear()
+        self.files.drop_scratch()
 
     def close(self) -> None:
+        self.files.drop_scratch()
         self.con.disconnect()
+        if self._own_root is not None:
+            shutil.rmtree(self._own_root, ignore_errors=True)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _typed_column(column: str, dtype: dt.DataType) -> str:
+    quoted = '"' + column.replace('"', '""') + '"'
+    return f"CAST({quoted} AS {DuckDBType.to_string(dtype)}) AS {quoted}"
 
 
 # Space, tab, LF, VT, FF, CR: what Arrow's utf8_trim_whitespace removes from ASCII text on the streamed path.

@@ -40,9 +40,19 @@ def test_publish_replaces_and_unpublished_scratch_is_dropped(backend, make_conte
     wh.drop_scratch()
     assert _rows(wh.table("months")) == [{"k": 1, "v": "new"}]
     assert _tables(wh) == ["months"]
-    if backend == "duckdb":  # nothing of the scratch is left in the database file
-        left = wh.con.raw_sql("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")
-        assert [name for (name,) in left.fetchall()] == ["months"]
+    if backend == "duckdb":  # nothing of the scratch is left: one view in the database file, one file
+        assert _stored_objects(wh) == [("months", "VIEW")]
+        assert [p.name.split("-")[0] for p in _files(wh)] == ["months"]
+        assert not wh.files.scratch.exists()
+
+
+def _stored_objects(wh) -> list[tuple[str, str]]:
+    """Tables and views in the database file (not TEMP)."""
+    return sorted(wh._stored().items())
+
+
+def _files(wh) -> list:
+    return sorted((wh.files.root / "tables").glob("*.parquet"))
 
 
 def test_scratch_left_by_a_killed_process_is_dropped_when_the_workspace_opens(tmp_path):
@@ -51,9 +61,63 @@ def test_scratch_left_by_a_killed_process_is_dropped_when_the_workspace_opens(tm
     wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
     wh.publish({"months": ibis.memtable(pa.table({"k": [1], "v": ["a"]}))})
     wh.materialize("lines", wh.table("months"))
-    wh.con.raw_sql('CREATE TABLE "_publish_0badc0de_months" AS SELECT 1 AS k')
-    wh.close()  # as a killed process would: no drop_scratch, no publish
+    wh.con.raw_sql('CREATE TABLE "_publish_0badc0de_months" AS SELECT 1 AS k')  # as stored before files
+    dead = tmp_path / "tmp" / "scratch-999999999-0badc0de"  # no such process
+    dead.mkdir(parents=True)
+    (dead / "lines-0badc0de.parquet").write_bytes(b"left")
+    (tmp_path / "tables" / "months-0badc0de.parquet").write_bytes(b"never published")
+    wh.con.con.close()  # as a killed process would: no drop_scratch, no publish, no clean-up
     reopened = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
-    left = reopened.con.raw_sql("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")
-    assert sorted(name for (name,) in left.fetchall()) == ["months"]
+    assert _stored_objects(reopened) == [("months", "VIEW")]
+    assert len(_files(reopened)) == 1 and not dead.exists()
+    assert wh.files.scratch.exists()  # this process is alive: its folder is left to it
+    assert _rows(reopened.table("months")) == [{"k": 1, "v": "a"}]
     reopened.close()
+
+
+def test_a_table_stored_in_the_database_file_is_replaced_by_a_view_over_a_file(tmp_path):
+    """Workspaces written before tables became files keep working, and move over table by table."""
+    from allpayer.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    wh.con.raw_sql("CREATE TABLE months AS SELECT 1 AS k, 'old' AS v")
+    assert _rows(wh.table("months")) == [{"k": 1, "v": "old"}]
+    wh.publish({"months": ibis.memtable(pa.table({"k": [2], "v": ["new"]}))})
+    assert _stored_objects(wh) == [("months", "VIEW")]
+    assert _rows(wh.table("months")) == [{"k": 2, "v": "new"}]
+    wh.close()
+
+
+def test_republishing_deletes_the_replaced_file_and_a_failed_publish_keeps_the_old(tmp_path):
+    from allpayer.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    wh.publish({"months": ibis.memtable(pa.table({"k": [1], "v": ["a"]}))})
+    first = _files(wh)
+    wh.publish({"months": ibis.memtable(pa.table({"k": [2], "v": ["b"]}))})
+    assert len(_files(wh)) == 1 and _files(wh) != first
+    months = wh.table("months")
+    broken = months.mutate(v=months.v.cast("int64"))  # 'b' is not an integer: the write fails
+    try:
+        wh.publish({"good": months, "months": broken})
+    except Exception:
+        pass
+    else:
+        raise AssertionError("publishing an expression that fails must raise")
+    assert _rows(wh.table("months")) == [{"k": 2, "v": "b"}]
+    assert not wh.has("good") and len(_files(wh)) == 1
+    wh.close()
+
+
+def test_stored_columns_have_the_types_of_the_expression(tmp_path):
+    """DuckDB alone would store a float literal as DECIMAL and a sum of integers as HUGEINT (a double in
+    Parquet); each column is stored as the type Ibis gives it, as Ibis's ``create_table`` does."""
+    from allpayer.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    cents = ibis.memtable(pa.table({"k": [1, 1], "cents": pa.array([2**61, 2**61 + 1], pa.int64())}))
+    expr = cents.group_by("k").aggregate(cents=cents.cents.sum(), share=ibis.literal(1.0), day=ibis.date(2019, 1, 1))
+    wh.publish({"total": expr})
+    assert wh.table("total").schema() == expr.schema()
+    assert wh.table("total").to_pyarrow()["cents"].to_pylist() == [2**62 + 1]
+    wh.close()

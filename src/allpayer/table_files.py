@@ -1,0 +1,82 @@
+"""Where the DuckDB warehouse keeps its table data: one Parquet file per stored table, under the workspace.
+
+DuckDB writes Parquet several times faster than it writes text columns into its own database file (member
+months at 630k persons: 3.6 s against 8.3 s), reads it back as fast, and pages of a file it reads can be let go
+without spilling. So every stored table, scratch or published, is a Parquet file, and the database file holds
+views over them:
+
+- ``tables/<name>-<token>.parquet``: a published table, read through the view ``<name>`` in ``warehouse.duckdb``.
+  Views name their file relative to the workspace; the warehouse sets DuckDB's ``file_search_path`` to it (open
+  the database with the DuckDB CLI from inside the workspace folder, or set the same path).
+- ``tmp/scratch-<pid>-<token>/<name>.parquet``: scratch, read through a TEMP view, deleted with the scratch.
+  Folders of processes that are no longer running are deleted when a warehouse opens.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+TABLES_DIR = "tables"
+SCRATCH_GLOB = "scratch-*"
+_VIEW_FILE = re.compile(r"read_parquet\('((?:[^']|'')+)'\)")
+
+
+def parquet_view_sql(relative: str) -> str:
+    """The body of a view over one stored file."""
+    return f"SELECT * FROM read_parquet('{relative.replace(chr(39), chr(39) * 2)}')"
+
+
+def view_file(view_sql: str) -> str | None:
+    """The stored file a view reads, if it is one of ours."""
+    found = _VIEW_FILE.search(view_sql or "")
+    return found.group(1).replace("''", "'") if found else None
+
+
+class TableFiles:
+    """The file layout of one warehouse: published files, this process's scratch folder, and clean-up."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tables = root / TABLES_DIR
+        self.tables.mkdir(parents=True, exist_ok=True)
+        self.scratch = root / "tmp" / f"scratch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def scratch_file(self, name: str) -> Path:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        return self.scratch / f"{name}-{uuid.uuid4().hex[:8]}.parquet"
+
+    def published_file(self, name: str, token: str) -> Path:
+        return self.tables / f"{name}-{token}.parquet"
+
+    def drop_scratch(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def remove_dead_scratch(self) -> None:
+        """Scratch folders of processes that are gone (killed before they cleaned up)."""
+        for folder in (self.root / "tmp").glob(SCRATCH_GLOB):
+            pid = folder.name.split("-")[1]
+            if pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def remove_unreferenced(self, referenced: set[str]) -> None:
+        """Published files no view reads: replaced tables, or files of a publish that never committed."""
+        for path in self.tables.glob("*.parquet"):
+            if self.relative(path) not in referenced:
+                path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
