@@ -90,6 +90,7 @@ class DuckDBWarehouse(Warehouse):
         self.path = str(path)
         self.con = ibis.duckdb.connect(self.path)
         self.con.raw_sql("SET preserve_insertion_order = false")
+        self.con.raw_sql("SET enable_progress_bar = false")  # a bar per query, on the output of a command
         # Stay inside the 2 GB budget of a full run; DuckDB spills to disk beyond it.
         self.con.raw_sql(f"SET memory_limit = '{os.environ.get('ALLPAYER_DUCKDB_MEMORY', '1500MB')}'")
         in_memory = self.path == ":memory:"
