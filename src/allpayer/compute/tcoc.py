@@ -98,10 +98,12 @@ def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table
                     **{m: ibis.coalesce(v, zero).cast(MONEY) for m, v in amounts.items()})
 
 
-def unenrolled_spend(spend: ir.Table, member_months: ir.Table) -> ir.Table:
-    """Financial-target spend in person-months with no member month, by year and claim payer type."""
+def unenrolled_spend(spend: ir.Table, member_months: ir.Table, one_row_per_month: bool = False) -> ir.Table:
+    """Financial-target spend in person-months with no member month, by year and claim payer type.
+    ``one_row_per_month``: the member months are already unique per person and month."""
     s = spend.filter(spend.financial_target)
-    keys = member_months.select("person_id", "month_index").distinct()
+    keys = member_months.select("person_id", "month_index")
+    keys = keys if one_row_per_month else keys.distinct()
     orphan = s.anti_join(keys, ["person_id", "month_index"])
     return orphan.group_by(["year", "payer_type"]).aggregate(
         persons=orphan.person_id.nunique().cast("int64"), allowed=orphan.allowed_amount.sum().cast(MONEY),
@@ -186,6 +188,13 @@ def _summarise(t: ir.Table, dimension: str, amount: str) -> ir.Table:
     ).drop("_risk", "_risk_w")
 
 
+Stage = Callable[[str, ir.Table], ir.Table]
+
+
+def _lazy(_name: str, expr: ir.Table) -> ir.Table:
+    return expr
+
+
 def tcoc(spend: ir.Table, member_months: ir.Table, settings: CostSettings | None = None,
          completion: ir.Table | None = None, attribution: ir.Table | None = None,
          person_hsa: ir.Table | None = None, risk: ir.Table | None = None,
@@ -200,11 +209,14 @@ def tcoc(spend: ir.Table, member_months: ir.Table, settings: CostSettings | None
 
 def summarise_years(person_year: ir.Table, settings: CostSettings | None = None,
                     attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
-                    risk: ir.Table | None = None, dimensions: Sequence[str] = DIMENSIONS) -> ir.Table:
-    """:func:`tcoc` from :func:`person_years` already at hand (truncation, dimensions, all-payer roll-up)."""
+                    risk: ir.Table | None = None, dimensions: Sequence[str] = DIMENSIONS,
+                    stage: Stage = _lazy, name: str = "tcoc") -> ir.Table:
+    """:func:`tcoc` from :func:`person_years` already at hand (truncation, dimensions, all-payer roll-up).
+    ``stage`` may store the truncated person-years with their dimensions (``<name>_person_years``): every
+    dimension's summary reads them, and would otherwise truncate and join them again."""
     settings = settings or CostSettings()
     py = truncate(person_year, settings.truncation.percentile)
-    py = _with_dimensions(py, attribution, person_hsa, risk)
+    py = stage(f"{name}_person_years", _with_dimensions(py, attribution, person_hsa, risk))
     allp = py.filter(py.payer_type.isin(settings.all_payer_payer_types)).mutate(payer_type=ibis.literal("all_payer"))
     both = py.union(allp.select(*py.columns))
     parts = [_summarise(both, d, settings.amount) for d in dimensions]
@@ -228,14 +240,14 @@ def attribution_by_year(attribution: ir.Table) -> ir.Table:
 def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollment: ir.Table, person: ir.Table,
              member_months: ir.Table, settings: CostSettings, as_of: dt.date,
              attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
-             with_risk: bool = True, materialize: Callable[[str, ir.Table], ir.Table] | None = None,
+             with_risk: bool = True, materialize: Stage | None = None,
              one_row_per_month: bool = False) -> dict[str, ir.Table]:
     """Spending, completion, risk, TCOC (all payers and Medicare own-payer) and unenrolled spend as of a
     paid-through date. ``member_months``: (person_id, payer_type, month_index, year, weight);
     ``one_row_per_month`` when they have one row per person and month (see :func:`person_months`).
 
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
-    keep = materialize or (lambda _name, expr: expr)
+    keep = materialize or _lazy
     from allpayer.compute.completion import chain_ladder, payer_exposure
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
     from allpayer.compute.spending import (
@@ -259,7 +271,10 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
         else None
     out = {"cost_spend": stored_spend, "cost_spend_by_category": spend_by_category(spend),
            "cost_completion": completion, "cost_completion_factor": factors,
-           "tcoc_unenrolled": unenrolled_spend(spend, member_months)}
+           "tcoc_unenrolled": unenrolled_spend(spend, member_months, one_row_per_month)}
+    # Read by every summary of both TCOC tables.
+    attribution = keep("cost_attribution", attribution) if attribution is not None else None
+    person_hsa = keep("cost_person_hsa", person_hsa) if person_hsa is not None else None
     risk = None
     years = keep("cost_person_years", person_years(person_months(spend, member_months, ratios,
                                                                  one_row_per_month=one_row_per_month)))
@@ -270,11 +285,12 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
         dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset, scored))
         risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk))
         out["risk_score"] = risk
-    out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk)
+    out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk, stage=keep)
     medicare_mm = member_months.filter(member_months.payer_type.isin(settings.medicare_payer_types))
     # Own-payer spend of Medicare rows is Medicare claims only: the other payers' spend is left out before the
     # grouping instead of being grouped and then not joined.
     medicare_spend = spend.filter(spend.payer_type.isin(settings.medicare_payer_types))
-    out["tcoc_medicare"] = tcoc(medicare_spend, medicare_mm, settings, ratios, attribution, person_hsa, risk,
-                                dimensions=["total", "aco"], own_payer_only=True)
+    medicare_years = person_years(person_months(medicare_spend, medicare_mm, ratios, own_payer_only=True))
+    out["tcoc_medicare"] = summarise_years(medicare_years, settings, attribution, person_hsa, risk,
+                                           dimensions=["total", "aco"], stage=keep, name="tcoc_medicare")
     return {k: v.mutate(as_of_date=ibis.literal(as_of)) if k.startswith("tcoc") else v for k, v in out.items()}
