@@ -29,6 +29,7 @@ from allpayer.compute.enrollment import member_months, primary_payer_months, res
 from allpayer.config import load_pack
 from allpayer.config.models import Attribution, Pack, PerformanceYear, Program, ProgramMatch
 from allpayer.refdata import attribution as ref
+from allpayer.warehouse import DuckDBWarehouse
 
 PCP_CODES = ["99213", "99214", "99215", "99203", "99204", "G0439", "99309", "99490", "99495"]
 OTHER_CODES = ["80053", "85025", "71046", "93000", "36415", "97110", "J1100", "G0008", "81002", "99283"]
@@ -152,11 +153,12 @@ def timed(label: str, fn) -> object:
     return out
 
 
-def _timed_stage(con: ibis.BaseBackend):
-    """The engine's ``stage``: each intermediate table stored, with its time printed (indented under its step)."""
+def _timed_stage(wh: DuckDBWarehouse):
+    """The engine's ``stage`` (``Warehouse.materialize``): each intermediate stored as the workspace stores it, with
+    its time printed (indented under its step)."""
     def stage(name: str, expr: ibis.Table) -> ibis.Table:
         start = time.perf_counter()
-        out = con.create_table(f"_stage_{name}", expr, overwrite=True)
+        out = wh.materialize(name, expr)
         print(f"    stage {name:<50} {time.perf_counter() - start:8.1f} s", flush=True)
         return out
     return stage
@@ -175,12 +177,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(args.db) if args.db else Path(tmp) / "bench.duckdb"
         built = db.exists()
-        con = ibis.duckdb.connect(str(db))
-        con.raw_sql("SET preserve_insertion_order = false")
+        # The warehouse's own connection: settings, and intermediates stored as Parquet files beside the data.
+        wh = DuckDBWarehouse(db, threads=args.threads)
+        con = wh.con
         con.raw_sql(f"SET memory_limit = '{args.memory_limit}'")
-        con.raw_sql(f"SET temp_directory = '{Path(tmp) / 'spill'}'")
-        if args.threads:
-            con.raw_sql(f"SET threads = {args.threads}")
         if built:
             print(f"reusing the data built in {db}")
         else:
@@ -192,32 +192,32 @@ def main() -> None:
         print(f"  enrollment spans {t['enrollment'].count().execute():,}, "
               f"claim lines {t['medical_claim'].count().execute():,}")
         mm = timed("member months (any day), materialised",
-                   lambda: con.create_table("mm", member_months(t["enrollment"], t["person"]), overwrite=True))
+                   lambda: wh.materialize("mm", member_months(t["enrollment"], t["person"])))
         print(f"  member-month rows {mm.count().execute():,}")
         pk = load_pack("vermont")
         res = residency(t["person"], pk.residency.states)
-        pp = timed("primary payer months (any day, from those months)", lambda: con.create_table(
-            "pp", primary_payer_months(t["enrollment"], t["person"], pk.payer_hierarchy, "any_day", res, mm),
-            overwrite=True))
+        pp = timed("primary payer months (any day, from those months)", lambda: wh.materialize(
+            "pp", primary_payer_months(t["enrollment"], t["person"], pk.payer_hierarchy, "any_day", res, mm)))
         print(f"  person-month rows {pp.count().execute():,}")
         inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], coverage=mm,
                                    primary=pp)
-        stage = _timed_stage(con)
-        engine = timed(f"engine: plurality attribution, Medicare {args.year} (1 program)", lambda: con.create_table(
-            "att", attribute(bench_pack(args.year), inputs, [args.year], stage=stage).attribution, overwrite=True))
-        reference = timed(f"reference: hand-written DuckDB SQL, Medicare {args.year}", lambda: con.create_table(
-            "ref", con.sql(reference_sql(args.year)), overwrite=True))
+        stage = _timed_stage(wh)
+        engine = timed(f"engine: plurality attribution, Medicare {args.year} (1 program)", lambda: wh.materialize(
+            "att", attribute(bench_pack(args.year), inputs, [args.year], stage=stage).attribution))
+        reference = timed(f"reference: hand-written DuckDB SQL, Medicare {args.year}", lambda: wh.materialize(
+            "ref", con.sql(reference_sql(args.year))))
         e_att = engine.filter(engine.attributed).count().execute()
         r_att = reference.filter(reference.attributed).count().execute()
-        agree = con.sql("SELECT count(*) AS n FROM att a JOIN ref r USING (person_id) WHERE a.attributed = "
-                        "r.attributed AND a.entity_id IS NOT DISTINCT FROM r.entity AND a.npi IS NOT DISTINCT FROM "
-                        "r.lead_npi").execute()["n"][0]
+        agree = con.sql("SELECT count(*) AS n FROM _scratch_att a JOIN _scratch_ref r USING (person_id) "
+                        "WHERE a.attributed = r.attributed AND a.entity_id IS NOT DISTINCT FROM r.entity "
+                        "AND a.npi IS NOT DISTINCT FROM r.lead_npi").execute()["n"][0]
         print(f"  eligible {engine.count().execute():,}; attributed engine {e_att:,} / reference {r_att:,}; "
               f"identical decisions {agree:,}")
         timed(f"engine: Vermont pack, 4 programs, {args.year} (3 tables)", lambda: [
-            con.create_table(f"full_{name}", expr, overwrite=True)
+            wh.materialize(f"full_{name}", expr)
             for name, expr in attribute(pk, inputs, [args.year], stage=stage).tables().items()])
-        con.disconnect()
+        wh.drop_scratch()
+        wh.close()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import resource
 import subprocess
 import sys
@@ -97,19 +98,21 @@ def run(path: Path) -> None:
     from allpayer.config.cost import CostSettings
     from allpayer.warehouse import DuckDBWarehouse
 
-    # The warehouse's own connection settings: memory limit (ALLPAYER_DUCKDB_MEMORY), spill folder, insertion order.
-    con = DuckDBWarehouse(path).con
+    # The warehouse's own connection settings (memory limit ALLPAYER_DUCKDB_MEMORY, spill folder, insertion order),
+    # and its materialize: intermediates stored as Parquet files beside the data, as in a workspace.
+    wh = DuckDBWarehouse(path)
+    con = wh.con
     settings = CostSettings()
     as_of = dt.date(FIRST + YEARS, 3, 31)
     medical, enrollment, person = con.table("medical_claim"), con.table("enrollment"), con.table("person")
     print(f"data: {medical.count().execute():,} claim lines, {enrollment.count().execute():,} enrollment spans")
     timings: dict[str, float] = {}
 
-    def stage(name: str, expr: ibis.Table) -> ibis.Table:
-        """The engine's materialize step (a table in the database file, as the DuckDB warehouse does), timed."""
+    def stage(label: str, expr: ibis.Table) -> ibis.Table:
+        """The engine's materialize step (``Warehouse.materialize``), timed."""
         t0 = time.perf_counter()
-        out = con.create_table(f"_b_{name}", expr, overwrite=True)
-        timings[name] = time.perf_counter() - t0
+        out = wh.materialize(re.sub(r"\W+", "_", label).strip("_"), expr)
+        timings[label] = time.perf_counter() - t0
         return out
 
     # As intake does once per load: the claim versions final action drops, stored beside the claims. The engine
@@ -131,7 +134,7 @@ def run(path: Path) -> None:
     for name in ("cost_spend_by_category", "cost_completion_factor", "tcoc_unenrolled", "tcoc", "tcoc_medicare"):
         stage(name, out[name])
     total = time.perf_counter() - started
-    rows = con.table("_b_tcoc").count().execute()
+    rows = con.table("_scratch_tcoc").count().execute()
     engine_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # The hand-written pass ranks versions with a window over every line, which runs out of memory at the

@@ -5,7 +5,8 @@ months at 630k persons: 3.6 s against 8.3 s), reads it back as fast, and pages o
 without spilling. So every stored table, scratch or published, is a Parquet file, and the database file holds
 views over them:
 
-- ``tables/<name>-<token>.parquet``: a published table, read through the view ``<name>`` in ``warehouse.duckdb``.
+- ``warehouse_tables/<name>-<token>.parquet``: a published table, read through the view ``<name>`` in
+  ``warehouse.duckdb`` (the folder is named after the database file).
   Views name their file relative to the workspace; the warehouse sets DuckDB's ``file_search_path`` to it (open
   the database with the DuckDB CLI from inside the workspace folder, or set the same path).
 - ``tmp/scratch-<pid>-<token>/<name>.parquet``: scratch, read through a TEMP view, deleted with the scratch.
@@ -20,7 +21,6 @@ import shutil
 import uuid
 from pathlib import Path
 
-TABLES_DIR = "tables"
 SCRATCH_GLOB = "scratch-*"
 _VIEW_FILE = re.compile(r"read_parquet\('((?:[^']|'')+)'\)")
 
@@ -39,9 +39,9 @@ def view_file(view_sql: str) -> str | None:
 class TableFiles:
     """The file layout of one warehouse: published files, this process's scratch folder, and clean-up."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database: str = "warehouse") -> None:
         self.root = root
-        self.tables = root / TABLES_DIR
+        self.tables = root / f"{database}_tables"
         self.tables.mkdir(parents=True, exist_ok=True)
         self.scratch = root / "tmp" / f"scratch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 

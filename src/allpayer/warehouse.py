@@ -3,7 +3,7 @@
 A connection string picks the backend:
 
 - ``duckdb`` (default): a DuckDB file ``warehouse.duckdb`` in the workspace, whose tables are views over Parquet
-  files in ``tables/`` (:mod:`allpayer.table_files`);
+  files in ``warehouse_tables/`` (:mod:`allpayer.table_files`);
 - ``duckdb://:memory:``: an in-memory DuckDB;
 - ``pyspark`` or ``pyspark://local[2]``: a local Spark session; tables persist as Parquet folders in
   the workspace, listed in ``spark/catalog.json``.
@@ -96,7 +96,7 @@ class DuckDBWarehouse(Warehouse):
         in_memory = self.path == ":memory:"
         root = Path(tempfile.mkdtemp(prefix="allpayer-")) if in_memory else Path(self.path).parent
         self._own_root = root if in_memory else None
-        self.files = TableFiles(root)
+        self.files = TableFiles(root, "memory" if in_memory else Path(self.path).stem)
         self.con.raw_sql(f"SET file_search_path = {_sql_text(str(root))}")  # views name files relative to it
         if not in_memory:
             self.con.raw_sql(f"SET temp_directory = {_sql_text(str(root / 'tmp'))}")

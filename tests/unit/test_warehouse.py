@@ -52,7 +52,7 @@ def _stored_objects(wh) -> list[tuple[str, str]]:
 
 
 def _files(wh) -> list:
-    return sorted((wh.files.root / "tables").glob("*.parquet"))
+    return sorted(wh.files.tables.glob("*.parquet"))
 
 
 def test_scratch_left_by_a_killed_process_is_dropped_when_the_workspace_opens(tmp_path):
@@ -65,7 +65,7 @@ def test_scratch_left_by_a_killed_process_is_dropped_when_the_workspace_opens(tm
     dead = tmp_path / "tmp" / "scratch-999999999-0badc0de"  # no such process
     dead.mkdir(parents=True)
     (dead / "lines-0badc0de.parquet").write_bytes(b"left")
-    (tmp_path / "tables" / "months-0badc0de.parquet").write_bytes(b"never published")
+    (tmp_path / "warehouse_tables" / "months-0badc0de.parquet").write_bytes(b"never published")
     wh.con.con.close()  # as a killed process would: no drop_scratch, no publish, no clean-up
     reopened = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
     assert _stored_objects(reopened) == [("months", "VIEW")]
