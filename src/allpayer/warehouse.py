@@ -94,7 +94,7 @@ class DuckDBWarehouse(Warehouse):
         # Stay inside the 2 GB budget of a full run; DuckDB spills to disk beyond it.
         self.con.raw_sql(f"SET memory_limit = '{os.environ.get('ALLPAYER_DUCKDB_MEMORY', '1500MB')}'")
         in_memory = self.path == ":memory:"
-        root = Path(tempfile.mkdtemp(prefix="allpayer-")) if in_memory else Path(self.path).parent
+        root = Path(tempfile.mkdtemp(prefix="allpayer-")) if in_memory else Path(self.path).resolve().parent
         self._own_root = root if in_memory else None
         self.files = TableFiles(root, "memory" if in_memory else Path(self.path).stem)
         self.con.raw_sql(f"SET file_search_path = {_sql_text(str(root))}")  # views name files relative to it

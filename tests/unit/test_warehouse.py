@@ -121,3 +121,19 @@ def test_stored_columns_have_the_types_of_the_expression(tmp_path):
     assert wh.table("total").schema() == expr.schema()
     assert wh.table("total").to_pyarrow()["cents"].to_pylist() == [2**62 + 1]
     wh.close()
+
+
+def test_a_workspace_reads_its_tables_from_any_folder_and_after_a_move(tmp_path, monkeypatch):
+    """Views name their files relative to the workspace, which the warehouse resolves from its own path."""
+    from allpayer.warehouse import DuckDBWarehouse
+
+    (tmp_path / "a").mkdir()
+    monkeypatch.chdir(tmp_path)
+    wh = DuckDBWarehouse("a/warehouse.duckdb")
+    wh.publish({"months": ibis.memtable(pa.table({"k": [1], "v": ["a"]}))})
+    wh.close()
+    (tmp_path / "a").rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path / "moved" / "warehouse_tables")
+    reopened = DuckDBWarehouse(tmp_path / "moved" / "warehouse.duckdb")
+    assert _rows(reopened.table("months")) == [{"k": 1, "v": "a"}]
+    reopened.close()
