@@ -203,9 +203,7 @@ class Context:
         settings = pk.cost or CostSettings()
         medical = final_claims(self.warehouse, "medical_claim")
         pharmacy = final_claims(self.warehouse, "pharmacy_claim") if self.warehouse.has("pharmacy_claim") else None
-        if as_of is None:
-            latest = self.table("medical_claim").paid_date.max().execute()
-            as_of = latest.date() if hasattr(latest, "date") else latest
+        as_of = as_of or cost_basis.latest_paid_date(self.warehouse)
         mm, hsa = self.cost_member_months(pk)
         att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,

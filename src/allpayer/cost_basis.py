@@ -22,6 +22,12 @@ from allpayer.warehouse import Warehouse
 SPEND, BASIS, LOADS = "cost_spend", "cost_basis", "load_file"
 
 
+def latest_paid_date(warehouse: Warehouse) -> dt.date:
+    """The default paid-through date of TCOC and runs: the latest paid date of the medical claims."""
+    latest = warehouse.table("medical_claim").paid_date.max().execute()
+    return latest.date() if hasattr(latest, "date") else latest
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,

@@ -37,11 +37,6 @@ from allpayer.warehouse import Warehouse
 COPIED = ("tcoc", "growth", "scale_target", "scale_breakdown", "quality_measure", "quality_score")
 
 
-def latest_paid_date(warehouse: Warehouse) -> dt.date:
-    latest = warehouse.table("medical_claim").paid_date.max().execute()
-    return latest.date() if hasattr(latest, "date") else latest
-
-
 def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: ir.Table,
                    as_of: dt.date, year: int) -> tuple[ProgramInputs, dict | None]:
     """Completed incurred claims as of ``as_of`` (chain-ladder completion as in TCOC) and the other inputs, with the
@@ -106,7 +101,7 @@ def execute_run(warehouse: Warehouse, workspace: Path, member_months: ir.Table, 
                 created: dt.datetime | None = None) -> Run:
     pk = load_pack(pack)
     settings = pk.cost or CostSettings()
-    as_of = as_of or latest_paid_date(warehouse)
+    as_of = as_of or cost_basis.latest_paid_date(warehouse)
     try:
         inputs, reused = program_inputs(warehouse, settings, member_months, as_of, year)
         tables = program_results(pk, year, inputs, programs)
