@@ -143,7 +143,7 @@ class Context:
         ``attribution_month`` (replacing earlier results)."""
         pk = load_pack(pack)
         stage = self.warehouse.materialize if publish else (lambda name, expr: expr)
-        # Both month tables are published as they are computed (on DuckDB, publishing them renames them).
+        # Both month tables are published as they are computed (on DuckDB, publishing one moves its scratch file).
         out = self.enrollment_tables(pk, stage)
         out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])
         inputs = replace(self.attribution_inputs(), coverage=out["member_month"], primary=out["primary_payer_month"])

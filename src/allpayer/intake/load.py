@@ -189,7 +189,7 @@ def _check_all(
             outputs["enrollment"] = validate.accepted(ok, ENROLLMENT)
             outputs["person"] = latest_demographics(ok)
         elif input_name in CLAIM_TABLES:
-            # Stored before publishing (and then renamed into place) so the superseded versions are listed from
+            # Stored before publishing (and then moved into place) so the superseded versions are listed from
             # the stored rows, not by parsing the staged ones again.
             outputs[input_name] = warehouse.materialize(f"{input_name}_accepted",
                                                         validate.accepted(ok, TABLES[input_name]))
