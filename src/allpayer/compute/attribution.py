@@ -32,7 +32,7 @@ designating person), ``candidates`` (every entity and clinician with their allow
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ibis
@@ -51,17 +51,11 @@ from allpayer.compute.attribution_setup import (
 )
 from allpayer.compute.calendar import month_index
 from allpayer.compute.enrollment import member_months, primary_payer
+from allpayer.compute.stage import Stage, lazy
 from allpayer.config.models import Pack, Program
 from allpayer.refdata import attribution as ref
 
 K = ["program_id", "year", "period"]
-# ``stage(name, expr)`` may compute an intermediate result once (e.g. ``Warehouse.materialize``) and return it;
-# the default keeps one lazy expression. Spark in particular needs it: it inlines every repeated sub-plan.
-Stage = Callable[[str, ir.Table], ir.Table]
-
-
-def _lazy(name: str, expr: ir.Table) -> ir.Table:
-    return expr
 
 STEP_NAMES = {1: "primary_care", 2: "specialist"}
 ATTRIBUTION_COLUMNS = {
@@ -216,7 +210,7 @@ def claim_lines(medical_claim: ir.Table, prefilter: tuple[list[str], dt.date, dt
 
 def primary_care_lines(inputs: AttributionInputs, programs: list[Program], periods: ir.Table, codes: ir.Table,
                        snf: ir.Table, spec: ir.Table, eligible: ir.Table,
-                       prefilter: tuple[list[str], dt.date, dt.date] | None = None, stage: Stage = _lazy) -> ir.Table:
+                       prefilter: tuple[list[str], dt.date, dt.date] | None = None, stage: Stage = lazy) -> ir.Table:
     """Counted primary-care lines per period with entity, step and category. The :func:`claim_lines` of the
     programs' plans, and then the lines matched to periods and codes, are staged: the joins that follow are then
     planned on true sizes (plans built on estimates held millions of lines in a join's hash table and ran out of
@@ -368,7 +362,7 @@ def _attributed_months(attribution: ir.Table, periods: ir.Table, months: ir.Tabl
 
 
 def plurality(pack: Pack, inputs: AttributionInputs, runs: list[tuple[Program, int]],
-              stage: Stage = _lazy) -> AttributionResult:
+              stage: Stage = lazy) -> AttributionResult:
     programs = list({p.program_id: p for p, _ in runs}.values())
     period_arrow = periods_table(runs)
     code_arrow, snf_arrow, spec_arrow = code_tables(period_arrow, {p.program_id: p for p in programs})
@@ -439,7 +433,7 @@ CANDIDATE_COLUMNS = {
 
 
 def attribute(pack: Pack, inputs: AttributionInputs, years: Iterable[int] | None = None,
-              program_ids: Iterable[str] | None = None, stage: Stage = _lazy) -> AttributionResult:
+              program_ids: Iterable[str] | None = None, stage: Stage = lazy) -> AttributionResult:
     """Run every selected program-year of ``pack``; the results of all methods in one set of tables.
     ``stage`` optionally computes intermediate tables once (see :data:`Stage`)."""
     results = []

@@ -17,11 +17,12 @@ each person's annual spend at the nearest-rank percentile among persons of the s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
 
+from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import CostSettings
 
 MONEY = "decimal(18, 2)"
@@ -188,13 +189,6 @@ def _summarise(t: ir.Table, dimension: str, amount: str) -> ir.Table:
     ).drop("_risk", "_risk_w")
 
 
-Stage = Callable[[str, ir.Table], ir.Table]
-
-
-def _lazy(_name: str, expr: ir.Table) -> ir.Table:
-    return expr
-
-
 def tcoc(spend: ir.Table, member_months: ir.Table, settings: CostSettings | None = None,
          completion: ir.Table | None = None, attribution: ir.Table | None = None,
          person_hsa: ir.Table | None = None, risk: ir.Table | None = None,
@@ -210,7 +204,7 @@ def tcoc(spend: ir.Table, member_months: ir.Table, settings: CostSettings | None
 def summarise_years(person_year: ir.Table, settings: CostSettings | None = None,
                     attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
                     risk: ir.Table | None = None, dimensions: Sequence[str] = DIMENSIONS,
-                    stage: Stage = _lazy, name: str = "tcoc") -> ir.Table:
+                    stage: Stage = lazy, name: str = "tcoc") -> ir.Table:
     """:func:`tcoc` from :func:`person_years` already at hand (truncation, dimensions, all-payer roll-up).
     ``stage`` may store the truncated person-years with their dimensions (``<name>_person_years``): every
     dimension's summary reads them, and would otherwise truncate and join them again."""
@@ -247,7 +241,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     ``one_row_per_month`` when they have one row per person and month (see :func:`person_months`).
 
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
-    keep = materialize or _lazy
+    keep = materialize or lazy
     from allpayer.compute.completion import chain_ladder, payer_exposure
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
     from allpayer.compute.spending import (

@@ -12,7 +12,6 @@ both. ``rate = sum(numerator) / sum(denominator) x unit scale`` over units that 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
@@ -21,11 +20,11 @@ import pyarrow as pa
 
 from allpayer.compute.final_action import final_action, superseded_versions
 from allpayer.compute.risk import DIAGNOSIS_POSITIONS, age_on
+from allpayer.compute.stage import Stage
 
 FRAME_COLUMNS = {"measure_id": "string", "program_id": "string", "year": "int64", "practice_id": "string",
                  "person_id": "string", "unit_date": "date", "denominator": "float64", "numerator": "float64",
                  "excluded": "boolean"}
-Stage = Callable[[str, ir.Table], ir.Table]
 
 
 def population(attribution_month: ir.Table, person: ir.Table) -> ir.Table:
