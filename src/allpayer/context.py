@@ -21,7 +21,7 @@ from allpayer.compute.enrollment import member_months, primary_payer_months, res
 from allpayer.compute.scale import participation, scale
 from allpayer.config import Pack, load_pack
 from allpayer.intake.load import LoadReport, Progress, ingest
-from allpayer.intake.superseded import final_claims
+from allpayer.intake.superseded import final_claims, stored_superseded
 from allpayer.intake.validate import IntakeSettings
 from allpayer.refdata import attribution as refdata
 from allpayer.runs import Run, RunInfo, list_runs, open_run
@@ -251,8 +251,10 @@ class Context:
         has = self.warehouse.has
         inputs = QualityInputs(
             attribution_month=self.table("attribution_month"), person=self.table("person"),
-            medical_claim=final_claims(self.warehouse, "medical_claim"),
+            medical_claim=self.table("medical_claim"),
             pharmacy_claim=self.table("pharmacy_claim") if has("pharmacy_claim") else None,
+            medical_superseded=stored_superseded(self.warehouse, "medical_claim"),
+            pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim"),
             risk_score=self.table("risk_score") if has("risk_score") else None,
             external=load_external_measures(external, pk.quality) if external else None)
         stage = self.warehouse.materialize if publish else None

@@ -10,7 +10,10 @@ views over them:
   Views name their file relative to the workspace; the warehouse sets DuckDB's ``file_search_path`` to it (open
   the database with the DuckDB CLI from inside the workspace folder, or set the same path).
 - ``tmp/scratch-<pid>-<token>/<name>.parquet``: scratch, read through a TEMP view, deleted with the scratch.
-  Folders of processes that are no longer running are deleted when a warehouse opens.
+- ``tmp/spill-<pid>-<token>/``: DuckDB's temporary files when a query outgrows the memory limit. DuckDB deletes
+  them when it closes, but a killed process leaves them behind (15 GB after one killed quality step at 630k).
+
+Scratch and spill folders of processes that are no longer running are deleted when a warehouse opens.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-SCRATCH_GLOB = "scratch-*"
+PROCESS_FOLDERS = ("scratch-*", "spill-*")  # tmp/<kind>-<pid>-<token>, one of each per open warehouse
 _VIEW_FILE = re.compile(r"read_parquet\('((?:[^']|'')+)'\)")
 
 
@@ -43,7 +46,10 @@ class TableFiles:
         self.root = root
         self.tables = root / f"{database}_tables"
         self.tables.mkdir(parents=True, exist_ok=True)
-        self.scratch = root / "tmp" / f"scratch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        suffix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.scratch = root / "tmp" / f"scratch-{suffix}"
+        self.spill = root / "tmp" / f"spill-{suffix}"
+        self.spill.parent.mkdir(exist_ok=True)  # DuckDB creates the spill folder when it first spills, not its parent
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -58,12 +64,16 @@ class TableFiles:
     def drop_scratch(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
+    def remove_spill(self) -> None:
+        shutil.rmtree(self.spill, ignore_errors=True)
+
     def remove_dead_scratch(self) -> None:
-        """Scratch folders of processes that are gone (killed before they cleaned up)."""
-        for folder in (self.root / "tmp").glob(SCRATCH_GLOB):
-            pid = folder.name.split("-")[1]
-            if pid.isdigit() and not _running(int(pid)):
-                shutil.rmtree(folder, ignore_errors=True)
+        """Scratch and spill folders of processes that are gone (killed before they cleaned up)."""
+        for pattern in PROCESS_FOLDERS:
+            for folder in (self.root / "tmp").glob(pattern):
+                pid = folder.name.split("-")[1]
+                if pid.isdigit() and not _running(int(pid)):
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def remove_unreferenced(self, referenced: set[str]) -> None:
         """Published files no view reads: replaced tables, or files of a publish that never committed."""

@@ -98,8 +98,7 @@ class DuckDBWarehouse(Warehouse):
         self._own_root = root if in_memory else None
         self.files = TableFiles(root, "memory" if in_memory else Path(self.path).stem)
         self.con.raw_sql(f"SET file_search_path = {_sql_text(str(root))}")  # views name files relative to it
-        if not in_memory:
-            self.con.raw_sql(f"SET temp_directory = {_sql_text(str(root / 'tmp'))}")
+        self.con.raw_sql(f"SET temp_directory = {_sql_text(str(self.files.spill))}")
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
         self._scratch: dict[str, str] = {}  # scratch name -> STAGE (TEMP table), VIEW or FILE (TEMP views)
@@ -255,6 +254,7 @@ class DuckDBWarehouse(Warehouse):
     def close(self) -> None:
         self.files.drop_scratch()
         self.con.disconnect()
+        self.files.remove_spill()
         if self._own_root is not None:
             shutil.rmtree(self._own_root, ignore_errors=True)
 

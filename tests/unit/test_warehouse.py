@@ -65,12 +65,18 @@ def test_scratch_left_by_a_killed_process_is_dropped_when_the_workspace_opens(tm
     dead = tmp_path / "tmp" / "scratch-999999999-0badc0de"  # no such process
     dead.mkdir(parents=True)
     (dead / "lines-0badc0de.parquet").write_bytes(b"left")
+    dead_spill = tmp_path / "tmp" / "spill-999999999-0badc0de"  # DuckDB's temporary files of a killed query
+    dead_spill.mkdir()
+    (dead_spill / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"spilled")
     (tmp_path / "warehouse_tables" / "months-0badc0de.parquet").write_bytes(b"never published")
     wh.con.con.close()  # as a killed process would: no drop_scratch, no publish, no clean-up
     reopened = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
     assert _stored_objects(reopened) == [("months", "VIEW")]
-    assert len(_files(reopened)) == 1 and not dead.exists()
+    assert len(_files(reopened)) == 1 and not dead.exists() and not dead_spill.exists()
     assert wh.files.scratch.exists()  # this process is alive: its folder is left to it
+    spill = reopened.con.con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert spill == str(reopened.files.spill)  # each process spills into its own folder
+    assert reopened.files.spill.parent.is_dir()  # DuckDB creates the folder when it spills, but not its parent
     assert _rows(reopened.table("months")) == [{"k": 1, "v": "a"}]
     reopened.close()
 

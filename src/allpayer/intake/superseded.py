@@ -27,7 +27,12 @@ def superseded_tables(tables: dict[str, ir.Table]) -> dict[str, ir.Table]:
     return {superseded_name(name): superseded_versions(tables[name]) for name in CLAIM_TABLES}
 
 
+def stored_superseded(warehouse: Warehouse, claim_table: str) -> ir.Table | None:
+    """The list intake stored beside a published claim table; None for a workspace loaded before lists existed."""
+    stored = superseded_name(claim_table)
+    return warehouse.table(stored) if warehouse.has(stored) else None
+
+
 def final_claims(warehouse: Warehouse, claim_table: str) -> ir.Table:
     """Final-action lines of a published claim table, with ``family_id``."""
-    stored = superseded_name(claim_table)
-    return final_action(warehouse.table(claim_table), warehouse.table(stored) if warehouse.has(stored) else None)
+    return final_action(warehouse.table(claim_table), stored_superseded(warehouse, claim_table))

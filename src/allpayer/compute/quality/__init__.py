@@ -20,6 +20,7 @@ from allpayer.compute.quality.care import care_gaps, high_risk
 from allpayer.compute.quality.frame import FRAME_COLUMNS, ClaimFacts, Stage, claim_facts, population
 from allpayer.compute.quality.results import aggregate, publishable, registry_table
 from allpayer.compute.quality.score import measure_points, quality_score, scored_measures
+from allpayer.compute.stage import lazy
 from allpayer.config.models import Pack
 from allpayer.config.quality import Measure, QualitySettings
 from allpayer.refdata.quality import value_sets
@@ -48,8 +49,10 @@ METHODS: dict[str, MeasureFn] = {
 class QualityInputs:
     attribution_month: ir.Table
     person: ir.Table
-    medical_claim: ir.Table
+    medical_claim: ir.Table  # lines as loaded, every version
     pharmacy_claim: ir.Table | None = None
+    medical_superseded: ir.Table | None = None  # intake's lists of the versions final action drops
+    pharmacy_superseded: ir.Table | None = None
     risk_score: ir.Table | None = None
     external: pa.Table | None = None  # validated rows from allpayer.intake.external_measures
 
@@ -91,14 +94,15 @@ def run_quality(pack: Pack, settings: QualitySettings, inputs: QualityInputs, ye
                 programs: list[str] | None = None, stage: Stage | None = None) -> dict[str, ir.Table]:
     """``quality_measure`` (public: suppressed), ``quality_score``, ``quality_points`` (per scored measure),
     ``care_gap`` and ``high_risk`` (role-restricted: person identifiers)."""
-    keep = stage or (lambda _name, expr: expr)
+    keep = stage or lazy
     pop = population(inputs.attribution_month, inputs.person)
     if years:  # the year before each requested year too, for the trend
         pop = pop.filter(pop.year.isin(sorted(set(years) | {y - 1 for y in years})))
     if programs:
         pop = pop.filter(pop.program_id.isin(programs))
     pop = keep("q_population", pop)
-    facts = claim_facts(inputs.medical_claim, inputs.pharmacy_claim, value_sets(settings.value_sets), keep)
+    facts = claim_facts(inputs.medical_claim, inputs.pharmacy_claim, value_sets(settings.value_sets), keep,
+                        inputs.medical_superseded, inputs.pharmacy_superseded)
     registry = registry_table(settings)
     frames = keep("q_frames", measure_frames(pack, settings, pop, facts))
     results = aggregate(frames, registry)

@@ -52,9 +52,9 @@ def _treatment(facts: ClaimFacts) -> ir.Table:
     """AOD treatment events (claim_key, person_id, service_date): a follow-up-type visit or an inpatient stay
     with an AOD diagnosis, or an AOD medication (buprenorphine fill or code, methadone)."""
     aod = facts.tagged("aod_dx").select("claim_key", "person_id", "service_date")
-    settings = facts.tagged("followup_visit").select("claim_key").union(
-        stays(facts).select("claim_key"), distinct=True)
-    visits = aod.semi_join(settings, "claim_key")
+    # each setting filters the few AOD claims: a union of the settings' keys would be millions of claims made distinct
+    visits = aod.semi_join(facts.tagged("followup_visit"), "claim_key").union(
+        aod.semi_join(stays(facts), "claim_key"), distinct=True)
     meds = facts.tagged("aod_medication").select("claim_key", "person_id", "service_date")
     return visits.union(meds, distinct=True)
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 from allpayer.config.quality import UNIT_SCALE, QualitySettings
 
 RESULT_KEYS = ["measure_id", "program_id", "year", "level", "practice_id"]
+SUM_DIGITS = 9
 
 
 def registry_table(settings: QualitySettings) -> ir.Table:
@@ -40,7 +41,9 @@ def aggregate(frames: ir.Table, registry: ir.Table) -> ir.Table:
             persons=f.person_id.nunique(where=kept & (f.denominator > 0)).cast("int64"))
 
     out = by("program", ibis.null().cast("string")).union(by("practice", frames.practice_id), distinct=False)
-    out = out.mutate(denominator=out.denominator.fill_null(0.0), numerator=out.numerator.fill_null(0.0))
+    # Member-years (months / 12) summed in any row order differ in the last bits: rounded, a re-run is identical.
+    out = out.mutate(denominator=out.denominator.fill_null(0.0).round(SUM_DIGITS),
+                     numerator=out.numerator.fill_null(0.0).round(SUM_DIGITS))
     j = out.join(registry.select("measure_id", "scale"), "measure_id")
     rate = ibis.ifelse(j.denominator > 0, j.numerator / j.denominator * j.scale, ibis.null().cast("float64"))
     return j.mutate(rate=rate).drop("scale")

@@ -17,9 +17,11 @@ def ed_visits(facts: ClaimFacts) -> ir.Table:
     place of service 23); ``admitted`` when an acute inpatient stay begins that day or the next."""
     visits = facts.dates("ed_visit").rename(visit_date="service_date")
     adm = stays(facts).select(_pid="person_id", _adm="admission_date")
-    j = visits.left_join(adm, (visits.person_id == adm._pid) & (days_between(adm._adm, visits.visit_date) >= 0)
-                         & (days_between(adm._adm, visits.visit_date) <= 1))
-    return j.group_by(["person_id", "visit_date"]).aggregate(admitted=j._pid.notnull().any())
+    gap = days_between(adm._adm, visits.visit_date)
+    # An inner join, then a flag: an outer join whose condition compares both sides in one expression is a nested
+    # loop join in DuckDB (107 s at 630k persons)
+    admitted = visits.join(adm, (visits.person_id == adm._pid) & (gap >= 0) & (gap <= 1))
+    return flag(visits, admitted.select("person_id", "visit_date"), "admitted", ("person_id", "visit_date"))
 
 
 def ed_visits_with(facts: ClaimFacts, principal_value_sets: list[str]) -> ir.Table:
