@@ -35,8 +35,7 @@ def ed_visits_with(facts: ClaimFacts, principal_value_sets: list[str]) -> ir.Tab
 def stays(facts: ClaimFacts) -> ir.Table:
     """Acute inpatient stays (type of bill 11x): claim_key, person_id, admission_date, discharge_date,
     discharge_disposition_code, principal_dx."""
-    keys = facts.tagged("acute_inpatient").select("claim_key").distinct()
-    c = facts.claims.semi_join(keys, "claim_key")
+    c = facts.claims  # exactly the claims tagged STAY_VALUE_SET
     return c.select("claim_key", "person_id", "admission_date", "discharge_date", "discharge_disposition_code",
                     "principal_dx")
 
