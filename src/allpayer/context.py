@@ -19,6 +19,7 @@ from allpayer import cost_basis
 from allpayer.compute.attribution import AttributionInputs, Stage, attribute
 from allpayer.compute.enrollment import member_months, primary_payer_months, residency
 from allpayer.compute.scale import participation, scale
+from allpayer.compute.stage import lazy
 from allpayer.config import Pack, load_pack
 from allpayer.intake.load import LoadReport, Progress, ingest
 from allpayer.intake.superseded import final_claims, stored_superseded
@@ -128,7 +129,7 @@ class Context:
         enrollment, person = self.table("enrollment"), self.table("person")
         zip_hsa = ibis.memtable(refdata.zip_hsa(pk.residency.hsa_crosswalk)) if pk.residency.hsa_crosswalk else None
         residents = residency(person, pk.residency.states, zip_hsa)
-        keep = stage or (lambda _name, expr: expr)
+        keep = stage or lazy
         coverage = keep("member_month", member_months(enrollment, person, pk.member_months.convention))
         return {
             "member_month": coverage,
@@ -142,7 +143,7 @@ class Context:
         ``member_month``, ``primary_payer_month``, ``attribution``, ``attribution_candidate`` and
         ``attribution_month`` (replacing earlier results)."""
         pk = load_pack(pack)
-        stage = self.warehouse.materialize if publish else (lambda name, expr: expr)
+        stage = self.warehouse.materialize if publish else lazy
         # Both month tables are published as they are computed (on DuckDB, publishing one moves its scratch file).
         out = self.enrollment_tables(pk, stage)
         out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])

@@ -71,6 +71,11 @@ def final_action(claims: ir.Table, superseded: ir.Table | None = None) -> ir.Tab
         return claims
     dropped = superseded if superseded is not None else superseded_versions(claims)
     lines = claims.mutate(family_id=ibis.coalesce(claims.original_claim_id, claims.claim_id))
-    kept = lines.anti_join(dropped, [lines.data_source == dropped.data_source, lines.claim_id == dropped.claim_id,
-                                     lines.family_id == dropped.family_id])
-    return kept.select(*lines.columns)  # a table, not a join, so callers may derive columns from it
+    return without_superseded(lines, dropped)
+
+
+def without_superseded(rows: ir.Table, superseded: ir.Table) -> ir.Table:
+    """``rows`` (with ``data_source``, ``claim_id``, ``family_id``) less those of the ``superseded`` versions."""
+    kept = rows.anti_join(superseded, [rows.data_source == superseded.data_source,
+                                       rows.claim_id == superseded.claim_id, rows.family_id == superseded.family_id])
+    return kept.select(*rows.columns)  # a table, not a join, so callers may derive columns from it

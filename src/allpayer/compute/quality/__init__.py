@@ -17,10 +17,10 @@ import pyarrow as pa
 
 from allpayer.compute.quality import access, behavioral, chronic, utilization
 from allpayer.compute.quality.care import care_gaps, high_risk
-from allpayer.compute.quality.frame import FRAME_COLUMNS, ClaimFacts, Stage, claim_facts, population
+from allpayer.compute.quality.frame import FRAME_COLUMNS, ClaimFacts, claim_facts, population
 from allpayer.compute.quality.results import aggregate, publishable, registry_table
 from allpayer.compute.quality.score import measure_points, quality_score, scored_measures
-from allpayer.compute.stage import lazy
+from allpayer.compute.stage import Stage, lazy
 from allpayer.config.models import Pack
 from allpayer.config.quality import Measure, QualitySettings
 from allpayer.refdata.quality import value_sets

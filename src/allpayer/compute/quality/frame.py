@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from allpayer.compute.final_action import final_action, superseded_versions
+from allpayer.compute.final_action import final_action, superseded_versions, without_superseded
 from allpayer.compute.risk import DIAGNOSIS_POSITIONS, age_on
 from allpayer.compute.stage import Stage, lazy
 from allpayer.refdata.quality import SYSTEMS
@@ -138,9 +138,7 @@ def tag(codes: ir.Table, matches: ir.Table, superseded: ir.Table) -> ir.Table:
     j = codes.join(m, (codes.system == m._system) & (codes.code == m._code)
                    & (year >= m.first_year) & (year <= m.last_year))
     hits = j.select("data_source", "claim_id", "family_id", "person_id", "service_date", "value_set", "principal")
-    final = hits.anti_join(superseded, [hits.data_source == superseded.data_source,
-                                        hits.claim_id == superseded.claim_id,
-                                        hits.family_id == superseded.family_id])
+    final = without_superseded(hits, superseded)
     return final.select(claim_key=_claim_key(final), person_id=final.person_id, service_date=final.service_date,
                         value_set=final.value_set, principal=final.principal)
 
