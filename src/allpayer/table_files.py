@@ -28,9 +28,10 @@ PROCESS_FOLDERS = ("scratch-*", "spill-*")  # tmp/<kind>-<pid>-<token>, one of e
 _VIEW_FILE = re.compile(r"read_parquet\('((?:[^']|'')+)'\)")
 
 
-def parquet_view_sql(relative: str) -> str:
-    """The body of a view over one stored file."""
-    return f"SELECT * FROM read_parquet('{relative.replace(chr(39), chr(39) * 2)}')"
+def parquet_view_sql(relative: str, columns: str = "*") -> str:
+    """The body of a view over one stored file; ``columns`` is the select list (columns of nulls a file does not
+    store are typed nulls in it)."""
+    return f"SELECT {columns} FROM read_parquet('{relative.replace(chr(39), chr(39) * 2)}')"
 
 
 def view_file(view_sql: str) -> str | None:

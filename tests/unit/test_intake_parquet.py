@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from allpayer.intake.adapters import TUVA
@@ -104,3 +105,40 @@ def test_csv_and_typed_parquet_files_of_one_input_load_together(make_context, tm
         n=lambda t: t.count(), last=lambda t: t.source_row.max()).to_pyarrow().to_pylist()
     assert sorted((f["source_file"], f["n"], f["last"]) for f in files) == [
         ("medical_claim_a.csv", 1000, 1000), ("medical_claim_b.parquet", 1075, 1075)]
+
+
+def _stored_columns(ctx, name: str) -> list[str]:
+    """The columns DuckDB's file for a published table stores."""
+    wh = ctx.warehouse
+    return pq.read_schema(wh.files.root / wh._view_files()[name]).names
+
+
+def test_columns_no_file_fills_are_read_as_typed_nulls_and_not_stored(make_context, tmp_path):
+    """The seed leaves procedure codes empty in every row, and here admission dates too. Loaded from a CSV and a
+    typed Parquet file, the published table still has them, typed and null, but DuckDB's file does not store them
+    (writing columns of nulls was half of writing the 630k claim lines). A column filled in one file only is stored;
+    an empty column with a default (claim_status) is stored with its default."""
+    seed = read_text(FIXTURES / "tuva_seed" / "medical_claim.csv")
+    blank = pa.nulls(seed.num_rows, pa.string())
+    seed = seed.append_column("claim_status", blank)
+    seed = seed.set_column(seed.column_names.index("admission_date"), "admission_date", blank)
+    first, second = seed.slice(0, 1000), seed.slice(1000)
+    paid = pa.array(["2019-03-01"] * first.num_rows)
+    first = first.set_column(first.column_names.index("paid_date"), "paid_date", paid)
+    folder = tmp_path / "split"
+    folder.mkdir()
+    pacsv.write_csv(first, folder / "medical_claim_a.csv")
+    pq.write_table(typed(second, "medical_claim"), folder / "medical_claim_b.parquet")
+    write_typed_copy(FIXTURES / "tuva_seed" / "eligibility.csv", folder / "eligibility.parquet", "eligibility")
+    ctx = make_context()
+    assert ctx.ingest([folder], settings=SETTINGS).rejected == 0
+
+    claims = ctx.table("medical_claim")
+    assert claims.schema()["procedure_code_1"].is_string() and claims.schema()["admission_date"].is_date()
+    counts = claims.aggregate(codes=claims.procedure_code_1.count(), dates=claims.admission_date.count(),
+                              paid=claims.paid_date.count(), original=(claims.claim_status == "original").sum(),
+                              rows=claims.count()).to_pyarrow().to_pylist()[0]
+    assert counts == {"codes": 0, "dates": 0, "paid": 1000, "original": 2075, "rows": 2075}
+    stored = _stored_columns(ctx, "medical_claim")
+    assert {"paid_date", "claim_status", "claim_id"} <= set(stored)
+    assert not {"procedure_code_1", "admission_date", "diagnosis_code_25"} & set(stored)

@@ -21,7 +21,7 @@ from allpayer.intake.contract import ENROLLMENT, PERSON, TABLES
 from allpayer.intake.staging import FileError, open_source
 from allpayer.intake.superseded import CLAIM_TABLES, superseded_tables
 from allpayer.intake.validate import InputSpec, IntakeSettings
-from allpayer.warehouse import Warehouse
+from allpayer.warehouse import Staged, Warehouse
 
 # Tables every load publishes beside the canonical ones.
 QUARANTINE, WARNINGS, LOAD_FILES = "quarantine", "intake_warning", "load_file"
@@ -131,36 +131,39 @@ def _refuse_duplicate_names(found: list[tuple[FileKind, Path]]) -> None:
         seen[path.name] = path
 
 
-def _stage_all(warehouse: Warehouse, found: list[tuple[FileKind, Path]], say: Progress) -> dict[str, list[ir.Table]]:
+def _stage_all(warehouse: Warehouse, found: list[tuple[FileKind, Path]], say: Progress) -> dict[str, list[Staged]]:
     """Every file's header first (cheap, so a bad file fails fast), then every file's rows."""
     sources = [(kind, open_source(path, kind.mapping(), kind.required_source_columns(), kind.kinds()))
                for kind, path in found]
-    staged: dict[str, list[ir.Table]] = defaultdict(list)
+    staged: dict[str, list[Staged]] = defaultdict(list)
     for number, (kind, source) in enumerate(sources):
         say(f"reading {source.path.name}")
-        table, rows = warehouse.stage_source(f"{number:03d}", source)
-        if rows == 0:
+        file = warehouse.stage_source(f"{number:03d}", source)
+        if file.rows == 0:
             raise FileError(source.path, "no data rows (header only)")
-        staged[kind.input].append(table)
+        staged[kind.input].append(file)
     return staged
 
 
-def _raw_union(tables: list[ir.Table], spec: InputSpec) -> ir.Table:
-    """All files of one input as one table. A column that files stage with different types (typed in one
-    Parquet file, text in another) is staged as text in all of them."""
+def _raw_union(files: list[Staged], spec: InputSpec) -> tuple[ir.Table, frozenset[str]]:
+    """All files of one input as one table, and the columns no file has a value in. A column that files stage
+    with different types (typed in one Parquet file, text in another) is staged as text in all of them. A
+    column a file lacks or leaves empty is a typed null there, which the engines fold into the checks."""
     order = [c.name for c in spec.columns] + ["source_file", "source_row"]
     types = defaultdict(set)
-    for raw in tables:
-        for name, dtype in raw.schema().items():
+    for file in files:
+        for name, dtype in file.table.schema().items():
             types[name].add(dtype)
     common = {c: next(iter(types[c])) if len(types[c]) == 1 else "string" for c in order if c in types}
-    parts = [raw.select(**{c: raw[c].cast(common[c]) if c in raw.columns else ibis.null(common[c])
-                           for c in common}) for raw in tables]
-    return parts[0] if len(parts) == 1 else ibis.union(*parts)
+    parts = [file.table.select(**{c: ibis.null(common[c]) if c in file.empty_columns or c not in file.table.columns
+                                  else file.table[c].cast(common[c]) for c in common}) for file in files]
+    empty = frozenset(c.name for c in spec.columns
+                      if all(c.name in f.empty_columns or c.name not in f.table.columns for f in files))
+    return (parts[0] if len(parts) == 1 else ibis.union(*parts)), empty
 
 
 def _check_all(
-    warehouse: Warehouse, staged: dict[str, list[ir.Table]], settings: IntakeSettings, load_id: str,
+    warehouse: Warehouse, staged: dict[str, list[Staged]], settings: IntakeSettings, load_id: str,
     say: Progress,
 ) -> tuple[dict[str, ir.Table], dict[str, ir.Table]]:
     outputs: dict[str, ir.Table] = {}
@@ -173,7 +176,7 @@ def _check_all(
             continue
         say(f"checking {input_name}")
         spec = INPUTS[input_name]
-        raw = _raw_union(staged[input_name], spec)
+        raw, empty = _raw_union(staged[input_name], spec)
         # Checks write a narrow verdict per row; the wide typed rows are parsed again where they are
         # published, which is cheaper than writing them twice.
         first_pass = warehouse.materialize(input_name, validate.check(raw, spec, settings, enrolled))
@@ -185,16 +188,18 @@ def _check_all(
         findings.append(rejected)
         warnings.append(warned)
         ok = validate.accepted_rows(raw, rows, spec)
+        # Columns no file fills stay typed nulls up to the stored table, which then does not store them.
+        nulls = validate.always_null(spec, empty)
         if input_name == "eligibility":
-            outputs["enrollment"] = validate.accepted(ok, ENROLLMENT)
+            outputs["enrollment"] = validate.accepted(ok, ENROLLMENT, nulls)
             outputs["person"] = latest_demographics(ok)
         elif input_name in CLAIM_TABLES:
             # Stored before publishing (and then moved into place) so the superseded versions are listed from
             # the stored rows, not by parsing the staged ones again.
             outputs[input_name] = warehouse.materialize(f"{input_name}_accepted",
-                                                        validate.accepted(ok, TABLES[input_name]))
+                                                        validate.accepted(ok, TABLES[input_name], nulls))
         else:
-            outputs[input_name] = validate.accepted(ok, TABLES[input_name])
+            outputs[input_name] = validate.accepted(ok, TABLES[input_name], nulls)
         if input_name in ("enrollment", "eligibility"):
             enrolled = warehouse.materialize("enrolled_persons",
                                              outputs["enrollment"].select("person_id").distinct())

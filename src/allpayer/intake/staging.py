@@ -64,6 +64,16 @@ class Source:
         return pa.schema([*zip(self.columns, self.types, strict=True),
                           ("source_file", pa.string()), ("source_row", pa.int64())])
 
+    def empty_columns(self) -> frozenset[str]:
+        """Canonical columns a Parquet file's statistics show to hold no value (every row null in every row
+        group); none for a CSV file, whose columns are known only once read."""
+        if self.format != "parquet":
+            return frozenset()
+        metadata = pq.ParquetFile(self.path).metadata
+        positions = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+        return frozenset(canonical for stored, canonical in zip(self.source_columns, self.columns, strict=True)
+                         if stored in positions and _all_null(metadata, positions[stored]))
+
     def batches(self) -> Iterator[pa.RecordBatch]:
         raw = (_csv_batches(self.path, list(self.source_columns)) if self.format == "csv"
                else _parquet_batches(self.path, list(self.source_columns), self.types))
@@ -107,6 +117,16 @@ def open_source(source: Path, mapping: Mapping[str, str], required: set[str],
     kinds = kinds or {}
     types = tuple(_kept_type(stored[s], kinds.get(c, Kind.STRING)) for s, c in zip(present, columns, strict=True))
     return Source(source, fmt, present, columns, types, tuple(stored[s] for s in present))
+
+
+def _all_null(metadata: pq.FileMetaData, column: int) -> bool:
+    """Every row group's statistics count as many nulls as rows (no statistics: not known to be null)."""
+    for group in range(metadata.num_row_groups):
+        chunk = metadata.row_group(group)
+        statistics = chunk.column(column).statistics
+        if statistics is None or not statistics.has_null_count or statistics.null_count != chunk.num_rows:
+            return False
+    return True
 
 
 def _parquet_types(path: Path) -> dict[str, pa.DataType]:

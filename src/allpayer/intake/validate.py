@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -255,9 +256,17 @@ def resolve(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: 
     return mark_duplicates(checked, duplicate_rows(checked, spec))
 
 
-def accepted(ok: ir.Table, table: Table) -> ir.Table:
-    """Canonical rows of ``table`` from :func:`accepted_rows`, typed as the contract says."""
-    return ok.select(**{c.name: ok[c.name].cast(c.ibis_type) for c in table.columns},
+def always_null(spec: InputSpec, empty: Collection[str]) -> frozenset[str]:
+    """Of the ``empty`` columns (no value in any row), those whose parsed value is null too: all but those with a
+    default."""
+    return frozenset(c.name for c in spec.columns if c.name in empty and c.default is None)
+
+
+def accepted(ok: ir.Table, table: Table, nulls: Collection[str] = ()) -> ir.Table:
+    """Canonical rows of ``table`` from :func:`accepted_rows`, typed as the contract says; the ``nulls``
+    columns (:func:`always_null`) as typed null literals, which a warehouse need not store."""
+    return ok.select(**{c.name: ibis.null(c.ibis_type) if c.name in nulls else ok[c.name].cast(c.ibis_type)
+                        for c in table.columns},
                      source_file=ok.source_file, source_row=ok.source_row)
 
 
