@@ -35,7 +35,7 @@ def hba1c_poor_control(m: Measure, pop: ir.Table, facts: ClaimFacts) -> ir.Table
     no result code in the year. Excluded: hospice."""
     dx = _dx_this_or_prior_year(facts, "diabetes_dx").select("person_id", "year").distinct()
     denominator = in_ages(pop, m.min_age, m.max_age).semi_join(dx, ["person_id", "year"])
-    t = facts.tags.filter(facts.tags.value_set.isin(list(HBA1C_LEVELS)))
+    t = facts.tagged_any(list(HBA1C_LEVELS))
     t = t.mutate(level=t.value_set.cases(*HBA1C_LEVELS.items(), else_=POOR))
     last = _latest_per_year(t).group_by(["person_id", "year"]).aggregate(best=lambda x: x.level.min())
     poor = last.filter(last.best == POOR).select("person_id", "year")
@@ -50,8 +50,8 @@ def controlling_blood_pressure(m: Measure, pop: ir.Table, facts: ClaimFacts) -> 
     dx = _dx_this_or_prior_year(facts, "hypertension_dx")
     twice = dx.group_by(["person_id", "year"]).aggregate(n=dx.service_date.nunique())
     denominator = in_ages(pop, m.min_age, m.max_age).semi_join(twice.filter(twice.n >= 2), ["person_id", "year"])
-    t = facts.tags.filter(facts.tags.value_set.isin(
-        ["systolic_controlled", "systolic_uncontrolled", "diastolic_controlled", "diastolic_uncontrolled"]))
+    t = facts.tagged_any(["systolic_controlled", "systolic_uncontrolled", "diastolic_controlled",
+                          "diastolic_uncontrolled"])
     days = t.group_by(["person_id", "service_date"]).aggregate(
         has_sys=t.value_set.startswith("systolic").any(), has_dia=t.value_set.startswith("diastolic").any(),
         sys_ok=(t.value_set == "systolic_controlled").any(), dia_ok=(t.value_set == "diastolic_controlled").any())

@@ -27,7 +27,7 @@ def ed_visits(facts: ClaimFacts) -> ir.Table:
 def ed_visits_with(facts: ClaimFacts, principal_value_sets: list[str]) -> ir.Table:
     """ED visits (person_id, visit_date) with an ED claim whose principal diagnosis is in one of the sets."""
     ed = facts.tagged("ed_visit").select("claim_key")
-    dx = facts.tags.filter(facts.tags.value_set.isin(principal_value_sets) & facts.tags.principal)
+    dx = facts.tagged_any(principal_value_sets, principal=True)
     hit = dx.semi_join(ed, "claim_key")
     return hit.select("person_id", visit_date=hit.service_date).distinct()
 
