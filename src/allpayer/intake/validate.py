@@ -229,12 +229,18 @@ def duplicate_rows(checked: ir.Table, spec: InputSpec) -> ir.Table:
     among rows that passed every other rule.
 
     Keys are first counted by their hash, a grouping that spills to disk at any size; only rows whose key hash
-    repeats (the duplicates and the rare collisions) are then ranked exactly."""
-    passed = checked.filter(checked.rule_code.isnull())
-    key_hash = ibis.struct({k: passed[k] for k in spec.primary_key}).hash()
-    hashed = passed.select(*spec.primary_key, "source_file", "source_row", _key_hash=key_hash)
-    repeated = hashed.group_by("_key_hash").aggregate(_n=hashed.count())
+    repeats (the duplicates and the rare collisions) are then ranked exactly. The count reads the rows in a
+    projection of its own: shared with the ranking, the filtered rows were a common table expression, which DuckDB
+    stores in full (20M rows, 4.9 s and 1.3 GB at 630k persons)."""
+    def key_hash(rows: ir.Table) -> ir.IntegerValue:
+        return ibis.struct({k: rows[k] for k in spec.primary_key}).hash()
+
+    counted = checked.select(_key_hash=key_hash(checked), _passed=checked.rule_code.isnull())
+    counted = counted.filter(counted._passed)
+    repeated = counted.group_by("_key_hash").aggregate(_n=counted.count())
     repeated = repeated.filter(repeated._n > 1).select("_key_hash")
+    passed = checked.filter(checked.rule_code.isnull())
+    hashed = passed.select(*spec.primary_key, "source_file", "source_row", _key_hash=key_hash(passed))
     candidates = hashed.semi_join(repeated, "_key_hash")
     window = ibis.window(group_by=[candidates[k] for k in spec.primary_key],
                          order_by=[candidates.source_file, candidates.source_row])
