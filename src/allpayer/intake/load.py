@@ -168,8 +168,8 @@ def _check_all(
 ) -> tuple[dict[str, ir.Table], dict[str, ir.Table]]:
     outputs: dict[str, ir.Table] = {}
     checked: dict[str, ir.Table] = {}
-    findings: list[ir.Table] = []
-    warnings: list[ir.Table] = []
+    findings: list[tuple[ir.Table, bool]] = []
+    warnings: list[tuple[ir.Table, bool]] = []
     enrolled: ir.Table | None = None
     for input_name in INPUT_ORDER:
         if input_name not in staged:
@@ -187,8 +187,10 @@ def _check_all(
         checked[input_name] = rows
         subset = warehouse.materialize(f"{input_name}_flagged", validate.flagged_rows(rows, raw))
         rejected, warned = validate.findings(subset, spec, settings, enrolled, load_id)
-        findings.append(rejected)
-        warnings.append(warned)
+        # Inputs with no flagged row add nothing: planning their findings' wide expressions took 0.7 s per table.
+        flagged = subset.count().execute() > 0
+        findings.append((rejected, flagged))
+        warnings.append((warned, flagged))
         ok = validate.accepted_rows(raw, rows, spec)
         # Columns no file fills stay typed nulls up to the stored table, which then does not store them.
         nulls = validate.always_null(spec, empty)
@@ -208,9 +210,15 @@ def _check_all(
     for name, table in TABLES.items():
         outputs.setdefault(name, _empty(table.schema))
     outputs.update(superseded_tables(outputs))
-    outputs[QUARANTINE] = ibis.union(*findings)
-    outputs[WARNINGS] = ibis.union(*warnings)
+    outputs[QUARANTINE] = _union_flagged(findings)
+    outputs[WARNINGS] = _union_flagged(warnings)
     return outputs, checked
+
+
+def _union_flagged(parts: list[tuple[ir.Table, bool]]) -> ir.Table:
+    """The findings of the inputs that flagged rows; an empty table of the same schema if none did."""
+    kept = [table for table, flagged in parts if flagged]
+    return ibis.union(*kept) if kept else _empty(parts[0][0].schema())
 
 
 def latest_demographics(rows: ir.Table) -> ir.Table:
