@@ -103,9 +103,10 @@ def _with_claims_and_risk(months: ir.Table, claims: ir.Table, risk: ir.Table | N
 def regional_experience(member_months: ir.Table, claims: ir.Table) -> ir.Table:
     """Per payer type and year: member months and paid of everyone (the region for a benchmark blend)."""
     mm = member_months.group_by(["payer_type", "year"]).aggregate(member_months=member_months.weight.sum())
-    keys = member_months.select(_p="person_id", _m="month_index", _t="payer_type").distinct()
-    c = claims.join(keys, [claims.person_id == keys._p, claims.month_index == keys._m,
-                           claims.payer_type == keys._t])
+    # A semi-join, not a join to the distinct keys: the same claims, without grouping 14M member months first.
+    keys = member_months.select(_p="person_id", _m="month_index", _t="payer_type")
+    c = claims.semi_join(keys, [claims.person_id == keys._p, claims.month_index == keys._m,
+                                claims.payer_type == keys._t])
     paid = c.group_by(["payer_type", "year"]).aggregate(paid=c.paid.sum().cast(MONEY))
     return mm.left_join(paid, ["payer_type", "year"]).select("payer_type", "year", "member_months", "paid")
 
