@@ -46,6 +46,10 @@ class Staged:
     rows: int
     empty_columns: frozenset[str]
 
+    def lacks(self, column: str) -> bool:
+        """No row has a value in ``column``: it is empty, or the file does not have it."""
+        return column in self.empty_columns or column not in self.table.columns
+
 
 class Warehouse(ABC):
     con: ibis.BaseBackend
@@ -411,15 +415,12 @@ class SparkWarehouse(Warehouse):
         shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
 
-def write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, target: Path) -> int:
-    """Stream batches to one Parquet file; returns the row count."""
+def write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, target: Path) -> None:
+    """Stream batches to one Parquet file."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
     with pq.ParquetWriter(target, schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-            rows += batch.num_rows
-    return rows
 
 
 class _Counted:

@@ -155,10 +155,9 @@ def _raw_union(files: list[Staged], spec: InputSpec) -> tuple[ir.Table, frozense
         for name, dtype in file.table.schema().items():
             types[name].add(dtype)
     common = {c: next(iter(types[c])) if len(types[c]) == 1 else "string" for c in order if c in types}
-    parts = [file.table.select(**{c: ibis.null(common[c]) if c in file.empty_columns or c not in file.table.columns
-                                  else file.table[c].cast(common[c]) for c in common}) for file in files]
-    empty = frozenset(c.name for c in spec.columns
-                      if all(c.name in f.empty_columns or c.name not in f.table.columns for f in files))
+    parts = [file.table.select(**{c: ibis.null(common[c]) if file.lacks(c) else file.table[c].cast(common[c])
+                                  for c in common}) for file in files]
+    empty = frozenset(c.name for c in spec.columns if all(f.lacks(c.name) for f in files))
     return (parts[0] if len(parts) == 1 else ibis.union(*parts)), empty
 
 

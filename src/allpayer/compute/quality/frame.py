@@ -133,14 +133,13 @@ def claim_codes(lines: ir.Table, fills: ir.Table | None) -> ir.Table:
     return ibis.union(*branches, distinct=False)
 
 
-def code_matches(codes: ir.Table, value_sets: pa.Table) -> ir.Table:
+def code_matches(codes: ir.Table, value_sets: pa.Table, ids: Mapping[str, int]) -> ir.Table:
     """(system, code, value_set_id, first_year, last_year) for every distinct code of ``codes`` a value set matches
-    (:func:`value_set_ids` numbers the sets):
+    (``ids``: :func:`value_set_ids` of ``value_sets``):
     exact codes by equality (``prefix_length`` 0), prefixes by the code's first ``prefix_length`` characters.
 
     Each distinct code is paired with every prefix length the value sets use (a handful) and joined once: the
     distinct codes are a small table, but every further reference to them would read all the codes again."""
-    ids = value_set_ids(value_sets)
     vs = ibis.memtable(value_sets.append_column("value_set_id", pa.array(
         [ids[name] for name in value_sets["value_set"].to_pylist()], pa.int16())))
     lengths = ibis.memtable(pa.table({"_length": sorted(set(value_sets["prefix_length"].to_pylist()) | {0})}))
@@ -179,7 +178,8 @@ def claim_facts(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, value_
         "q_superseded", superseded_versions(medical_claim))
     fills = None if pharmacy_claim is None else final_action(pharmacy_claim, pharmacy_superseded)
     codes = claim_codes(medical_claim, fills)
-    matches = keep("q_code_matches", code_matches(codes, value_sets))
+    ids = value_set_ids(value_sets)
+    matches = keep("q_code_matches", code_matches(codes, value_sets, ids))
     # Stored before it is made distinct: DuckDB 1.4 ran out of memory making the join's output distinct at 630k
     # persons (31M rows), though the same rows read back from a file take 10 s.
     hits = keep("q_tag_hits", tag(codes, matches, superseded))
@@ -187,7 +187,6 @@ def claim_facts(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, value_
     # Ordered by value set: every measure reads a few value sets, and a stored file's row groups then hold one
     # value set each, so the rest are skipped.
     tags = keep("q_tags", hits.distinct().order_by("value_set_id"))
-    ids = value_set_ids(value_sets)
     # Headers of every claim cost 11 s and most of quality's memory at 630k persons; stays are a few percent
     stay_keys = tags.filter(tags.value_set_id == ids.get(STAY_VALUE_SET, -1)).select("claim_key").distinct()
     claims = keep("q_claims", claim_headers(final_action(medical_claim, superseded), stay_keys))
