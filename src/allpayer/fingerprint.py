@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from allpayer.compute.hashing import hash_residue
 from allpayer.warehouse import Warehouse
 
 LOAD_FINGERPRINTS = "load_fingerprint"
@@ -31,13 +32,14 @@ INPUTS: dict[str, tuple[str, ...] | None] = {
     "risk_score": None, "quality_score": None,
 }
 LOADED = ("medical_claim", "pharmacy_claim", "enrollment", "person", "provider")  # replaced only by intake
+MODULUS = 2147483647
 
 
 def table_fingerprint(table: ir.Table, columns: tuple[str, ...] | None = None) -> dict:
     """Rows and a digest of per-column hash sums over ``columns`` (default all)."""
     table = table.select(*[c for c in columns if c in table.columns]) if columns else table
     sums = table.aggregate(_rows=table.count(),
-                           **{f"h{i}": (table[c].hash() % 2147483647).cast("int64").sum()
+                           **{f"h{i}": hash_residue(table[c], MODULUS).sum()
                               for i, c in enumerate(table.columns)}).to_pyarrow().to_pylist()[0]
     digest = hashlib.sha256(json.dumps([table.columns, [str(t) for t in table.schema().types], sums],
                                        default=str).encode()).hexdigest()

@@ -66,15 +66,19 @@ def _arrow(t: str) -> pa.DataType:
             "boolean": pa.bool_()}[t]
 
 
-def measure_frames(pack: Pack, settings: QualitySettings, pop: ir.Table, facts: ClaimFacts) -> ir.Table:
-    """Every claims measure's units, for the programs whose payer scope the measure covers."""
+def measure_frames(pack: Pack, settings: QualitySettings, pop: ir.Table, facts: ClaimFacts,
+                   stage: Stage = lazy) -> ir.Table:
+    """Every claims measure's units, for the programs whose payer scope the measure covers. ``stage`` stores each
+    measure's frame on its own (``q_frame_<measure id>``): at 630k persons the fifteen frames took 7.5 s one by one
+    and 11.3 s as one query, which spilled to disk."""
     frames = []
     for m in settings.measures:
         if m.source != "claims":
             continue
         programs = [p.program_id for p in pack.programs.values() if m.applies_to(p.payer_scope)]
         if programs:
-            frames.append(METHODS[m.method](m, pop.filter(pop.program_id.isin(programs)), facts))
+            frames.append(stage(f"q_frame_{m.id}",
+                                METHODS[m.method](m, pop.filter(pop.program_id.isin(programs)), facts)))
     out = frames[0] if frames else empty_frame()
     for f in frames[1:]:
         out = out.union(f, distinct=False)
@@ -104,7 +108,7 @@ def run_quality(pack: Pack, settings: QualitySettings, inputs: QualityInputs, ye
     facts = claim_facts(inputs.medical_claim, inputs.pharmacy_claim, value_sets(settings.value_sets), keep,
                         inputs.medical_superseded, inputs.pharmacy_superseded)
     registry = registry_table(settings)
-    frames = keep("q_frames", measure_frames(pack, settings, pop, facts))
+    frames = measure_frames(pack, settings, pop, facts, keep)
     results = aggregate(frames, registry)
     if inputs.external is not None and inputs.external.num_rows:
         results = results.union(external_results(inputs.external), distinct=False)
