@@ -119,7 +119,7 @@ class DuckDBWarehouse(Warehouse):
             self.con.raw_sql(f"SET threads = {int(threads)}")
         self._scratch: dict[str, str] = {}  # scratch name -> STAGE (TEMP table), VIEW or FILE (TEMP views)
         self._scratch_files: dict[str, Path] = {}
-        self._view_columns: dict[Path, str] = {}  # scratch file -> the select list its views read it with
+        self._view_columns: dict[Path, dict[str, str]] = {}  # scratch file -> its columns' select items
         self._drop_leftover_scratch()
 
     def tables(self) -> list[str]:
@@ -169,7 +169,7 @@ class DuckDBWarehouse(Warehouse):
         scratch = f"{SCRATCH_PREFIX}{name}"
         path = self.files.scratch_file(name)
         columns = self._write(expr, path)
-        self._point_view(scratch, path, columns, temp=True)
+        self._point_view(scratch, path, select_list(columns), temp=True)
         replaced = self._scratch_files.get(scratch)
         self._scratch[scratch], self._scratch_files[scratch] = "FILE", path
         self._view_columns[path] = columns
@@ -178,13 +178,13 @@ class DuckDBWarehouse(Warehouse):
             self._view_columns.pop(replaced, None)
         return self.con.table(scratch)
 
-    def _write(self, expr: ir.Table, path: Path) -> str:
+    def _write(self, expr: ir.Table, path: Path) -> dict[str, str]:
         """Compute ``expr`` into one Parquet file, each column cast to the type Ibis gives it (as Ibis's own
         ``create_table`` does): DuckDB alone would store ``1.0`` as a DECIMAL and a sum of integers as HUGEINT.
 
         Columns that ``expr`` sets to a typed null are not written: DuckDB writes a column of nulls about as
-        slowly as a filled one (101 empty claim columns were half of writing 20M claim lines). Returns the view's
-        select list, which supplies them."""
+        slowly as a filled one (101 empty claim columns were half of writing 20M claim lines). Returns each
+        column's item in a view's select list (:func:`select_list`), which supplies them."""
         self.con._run_pre_execute_hooks(expr)  # registers the memtables it reads, as Ibis's own writers do
         schema = expr.schema()
         nulls = constant_null_columns(expr)
@@ -192,10 +192,8 @@ class DuckDBWarehouse(Warehouse):
         columns = ", ".join(_typed_column(column, schema[column]) for column in stored)
         self.con.con.execute(f"COPY (SELECT {columns} FROM ({self.con.compile(expr)})) TO {_sql_text(str(path))} "
                              "(FORMAT parquet, COMPRESSION snappy)")
-        if len(stored) == len(schema):
-            return "*"
-        return ", ".join(_quoted(c) if c in stored else f"CAST(NULL AS {DuckDBType.to_string(dtype)}) AS {_quoted(c)}"
-                         for c, dtype in schema.items())
+        return {c: _quoted(c) if c in stored else f"CAST(NULL AS {DuckDBType.to_string(dtype)}) AS {_quoted(c)}"
+                for c, dtype in schema.items()}
 
     def _point_view(self, name: str, path: Path, columns: str, temp: bool) -> None:
         kind = "TEMP VIEW" if temp else "VIEW"
@@ -234,10 +232,11 @@ class DuckDBWarehouse(Warehouse):
             for name in tables:  # copies first: they may read a scratch file about to be adopted
                 if name not in adopted:
                     written[name] = self.files.published_file(name, token)
-                    columns[name] = self._write(tables[name], written[name])
+                    columns[name] = select_list(self._write(tables[name], written[name]))
             for name, scratch in adopted.items():
                 written[name] = self.files.published_file(name, token)
-                columns[name] = self._view_columns[self._scratch_files[scratch]]
+                file_columns = self._view_columns[self._scratch_files[scratch]]
+                columns[name] = select_list({c: file_columns[c] for c in tables[name].columns}, file_columns)
                 os.replace(self._scratch_files[scratch], written[name])
             replaced = self._swap_views(written, columns)
         except Exception:
@@ -245,7 +244,8 @@ class DuckDBWarehouse(Warehouse):
                 path.unlink(missing_ok=True)
             raise
         for name, scratch in adopted.items():  # the scratch view reads the file where it now lies
-            self._point_view(scratch, written[name], columns[name], temp=True)
+            self._point_view(scratch, written[name], select_list(self._view_columns[self._scratch_files[scratch]]),
+                             temp=True)
             self._scratch[scratch] = "VIEW"
             del self._view_columns[self._scratch_files.pop(scratch)]
         for relative in replaced:
@@ -267,13 +267,12 @@ class DuckDBWarehouse(Warehouse):
         return [before[name] for name in written if name in before]
 
     def _adoptable(self, tables: Mapping[str, ir.Table]) -> dict[str, str]:
-        """Published name -> scratch file, for each expression that is exactly one (each adopted once)."""
+        """Published name -> scratch file, for each expression that is one or some of its columns, unchanged and
+        under their own names (each file adopted once): the view of the published name reads those columns."""
         adopted: dict[str, str] = {}
         for name, expr in tables.items():
-            op = expr.op()
-            scratch = getattr(op, "name", None)
-            if (isinstance(op, ops.DatabaseTable) and self._scratch.get(scratch) == "FILE"
-                    and scratch not in adopted.values()):
+            scratch = _scratch_read(expr.op())
+            if scratch is not None and self._scratch.get(scratch) == "FILE" and scratch not in adopted.values():
                 adopted[name] = scratch
         return adopted
 
@@ -303,6 +302,24 @@ def _quoted(column: str) -> str:
 
 def _typed_column(column: str, dtype: dt.DataType) -> str:
     return f"CAST({_quoted(column)} AS {DuckDBType.to_string(dtype)}) AS {_quoted(column)}"
+
+
+def select_list(columns: Mapping[str, str], file_columns: Mapping[str, str] | None = None) -> str:
+    """A view's select list from its columns' items (:meth:`DuckDBWarehouse._write`): ``*`` when it reads
+    every column of the file (``file_columns``, default the same), in order, and supplies none."""
+    file_columns = columns if file_columns is None else file_columns
+    plain = all(item == _quoted(column) for column, item in file_columns.items())
+    return "*" if plain and list(columns) == list(file_columns) else ", ".join(columns.values())
+
+
+def _scratch_read(op: ops.Node) -> str | None:
+    """The table a plain read of stored columns reads (the table itself, or a projection of some of its columns
+    under their own names), else None."""
+    if isinstance(op, ops.Project):
+        parent = op.parent
+        plain = all(isinstance(v, ops.Field) and v.rel == parent and v.name == k for k, v in op.values.items())
+        return _scratch_read(parent) if plain and isinstance(parent, ops.DatabaseTable) else None
+    return op.name if isinstance(op, ops.DatabaseTable) else None
 
 
 def constant_null_columns(expr: ir.Table) -> set[str]:

@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from allpayer.intake.adapters import TUVA
+from allpayer.intake.contract import TABLES
 from allpayer.intake.staging import open_source
 from tests.conftest import FIXTURES, SETTINGS
 from tests.typed_parquet import read_text, typed, write_typed_copy
@@ -142,3 +143,38 @@ def test_columns_no_file_fills_are_read_as_typed_nulls_and_not_stored(make_conte
     stored = _stored_columns(ctx, "medical_claim")
     assert {"paid_date", "claim_status", "claim_id"} <= set(stored)
     assert not {"procedure_code_1", "admission_date", "diagnosis_code_25"} & set(stored)
+
+
+def test_checked_lines_are_published_as_typed_without_their_verdicts(make_context, tmp_path):
+    """Claims are checked and typed in one pass. With nothing rejected, the published table is those rows as they
+    were written, whose file also holds the verdicts: the table shows the contract's columns only. With a line
+    rejected, the rest are written again, still without the columns no file fills."""
+    seed = read_text(FIXTURES / "tuva_seed" / "medical_claim.csv")
+    contract = [c.name for c in TABLES["medical_claim"].columns] + ["source_file", "source_row"]
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    pacsv.write_csv(seed, clean / "medical_claim.csv")
+    write_typed_copy(FIXTURES / "tuva_seed" / "eligibility.csv", clean / "eligibility.parquet", "eligibility")
+    ctx = make_context()
+    assert ctx.ingest([clean], settings=SETTINGS).rejected == 0
+    assert ctx.table("medical_claim").columns == tuple(contract)
+    assert {"rule_code", "warn_code"} <= set(_stored_columns(ctx, "medical_claim"))
+    clean_rows = ctx.table("medical_claim").count().execute()
+
+    dirty = tmp_path / "dirty"
+    dirty.mkdir()
+    amounts = seed["paid_amount"].to_pylist()
+    amounts[0] = "-5.00"  # a negative amount on an original claim line: rejected
+    pacsv.write_csv(seed.set_column(seed.column_names.index("paid_amount"), "paid_amount", pa.array(amounts)),
+                    dirty / "medical_claim.csv")
+    write_typed_copy(FIXTURES / "tuva_seed" / "eligibility.csv", dirty / "eligibility.parquet", "eligibility")
+    ctx = make_context()
+    report = ctx.ingest([dirty], settings=SETTINGS)
+    assert report.rejected == 1 and report.rejected_by_rule() == {"AMOUNT_IMPOSSIBLE": 1}
+    claims = ctx.table("medical_claim")
+    assert claims.columns == tuple(contract)
+    assert claims.count().execute() == clean_rows - 1
+    assert claims.filter(claims.source_row == 1).count().execute() == 0  # the first data row was the bad one
+    stored = set(_stored_columns(ctx, "medical_claim"))
+    assert "paid_amount" in stored and not {"procedure_code_1", "rule_code", "warn_code"} & stored

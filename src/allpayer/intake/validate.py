@@ -204,6 +204,40 @@ def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir
     )
 
 
+def checked_rows(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None,
+                 table: Table, nulls: Collection[str] = ()) -> ir.Table:
+    """Every input row once, typed as ``table`` says (its columns as :func:`accepted` gives them, the ``nulls``
+    columns as typed null literals), with lineage and ``rule_code`` and ``warn_code`` as :func:`check` gives them:
+    the checks and the typed rows in one pass. Rows are never rejected in most loads, and then the typed rows are
+    the canonical table as they are (:func:`accepted_columns`); otherwise :func:`accepted_typed` filters them."""
+    flagged = _flag(raw, spec, settings, enrolled)
+    code, _, _ = _first(flagged.checks)
+    warn_code, _, _ = _first(flagged.warnings)
+    rows = flagged.table
+    return rows.select(**{c.name: ibis.null(c.ibis_type) if c.name in nulls else rows[f"_p_{c.name}"].cast(c.ibis_type)
+                          for c in table.columns},
+                       source_file=rows.source_file, source_row=rows.source_row, rule_code=code, warn_code=warn_code)
+
+
+def verdicts(typed: ir.Table, spec: InputSpec) -> ir.Table:
+    """:func:`check`'s narrow rows, read from :func:`checked_rows`."""
+    return typed.select(*spec.primary_key, "source_file", "source_row", "rule_code", "warn_code")
+
+
+def accepted_columns(typed: ir.Table, table: Table) -> ir.Table:
+    """The canonical columns of :func:`checked_rows` (every row: none was rejected)."""
+    return typed.select(*[c.name for c in table.columns], "source_file", "source_row")
+
+
+def accepted_typed(typed: ir.Table, checked: ir.Table, table: Table, nulls: Collection[str] = ()) -> ir.Table:
+    """The rows of :func:`checked_rows` that ``checked`` (its verdicts, duplicates marked) does not reject, in the
+    canonical columns; the ``nulls`` columns stay null literals, which a warehouse need not store."""
+    rejected = checked.filter(checked.rule_code.notnull()).select("source_file", "source_row")
+    kept = typed.anti_join(rejected, ["source_file", "source_row"])
+    return kept.select(**{c.name: ibis.null(c.ibis_type) if c.name in nulls else kept[c.name] for c in table.columns},
+                       source_file=kept.source_file, source_row=kept.source_row)
+
+
 def parsed(raw: ir.Table, spec: InputSpec) -> ir.Table:
     """Every row's values parsed to the contract's types, with lineage; no checks."""
     raw = _with_missing_columns(raw, spec)
