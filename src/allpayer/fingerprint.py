@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from allpayer.compute.hashing import hash_residue
+from allpayer.compute.native import hash_residue
 from allpayer.warehouse import Warehouse
 
 LOAD_FINGERPRINTS = "load_fingerprint"

@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 
 from allpayer.compute.calendar import month_index
 from allpayer.compute.final_action import final_action
+from allpayer.compute.native import quotient
 from allpayer.config.cost import FinancialTargetServices
 
 MONEY = "decimal(18, 2)"
@@ -228,7 +229,7 @@ def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValu
     cell = (lines.incurred_month * width + lines.category_id).cast("int32")
     cells = lines.group_by(["person_id", "payer", cell.name("_cell")]).aggregate(
         allowed_amount=lines.allowed_amount.sum(), paid_amount=lines.paid_amount.sum(), lines=lines.count())
-    grouped = cells.select("person_id", "payer", incurred_month=(cells._cell // width).cast("int64"),
+    grouped = cells.select("person_id", "payer", incurred_month=quotient(cells._cell, width),
                            category_id=(cells._cell % width).cast("int16"), allowed_amount=cells.allowed_amount,
                            paid_amount=cells.paid_amount, lines=cells.lines)
     # Pairs with one enrollment span are typed by an equality join on the pair; only the rest (several spans, or

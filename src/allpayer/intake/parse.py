@@ -8,6 +8,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from allpayer.compute.native import quotient
 from allpayer.intake.contract import Code, Column, Kind
 
 INTEGER_PATTERN = r"^[+-]?[0-9]{1,18}(\.0+)?$"
@@ -104,7 +105,7 @@ def luhn_ok(number: ir.IntegerValue) -> ir.BooleanValue:
     the digits refer to it ten times."""
     total = ibis.literal(24)  # contribution of the constant prefix 80840
     for position in range(9):  # leftmost digit is doubled, then every second one
-        digit = (number // 10 ** (9 - position)) % 10
+        digit = quotient(number, 10 ** (9 - position)) % 10
         if position % 2 == 0:
             doubled = digit * 2
             total = total + doubled - ibis.ifelse(doubled > 9, 9, 0)

@@ -9,7 +9,7 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from allpayer.compute.hashing import hash_residue
+from allpayer.compute.native import hash_residue, quotient
 
 MODULUS = 2147483647
 
@@ -44,3 +44,13 @@ def test_sum_of_residues_is_order_independent(values: ibis.Table) -> None:
     shuffled = values.order_by(ibis.random())
     again = shuffled.aggregate(s=hash_residue(shuffled.text, MODULUS).sum()).to_pyarrow()["s"][0].as_py()
     assert total == again
+
+
+def test_quotient_is_exact_floor_division_of_non_negative_integers() -> None:
+    """Exact where Ibis's own ``//`` (a division in floating point) is not: 2^62 // 12."""
+    values = [0, 7, 9, 10, 1234567893, 2**62, None]
+    con = ibis.duckdb.connect()
+    numbers = con.create_table("numbers", pa.table({"n": pa.array(values, pa.int64())}))
+    for divisor in (1, 10, 12, 1000000000):
+        out = numbers.select(q=quotient(numbers.n, divisor)).to_pyarrow()["q"].to_pylist()
+        assert out == [None if v is None else v // divisor for v in values]
