@@ -169,3 +169,28 @@ def test_columns_of_nulls_are_read_typed_but_not_stored(tmp_path):
     stored = {name: pq.read_schema(reopened.files.root / file).names for name, file in reopened._view_files().items()}
     assert stored == {"months": ["k", "v"], "joined": ["k", "v"]}
     reopened.close()
+
+
+def test_some_columns_of_a_scratch_file_are_published_by_moving_it(tmp_path):
+    """A projection of some of a scratch table's columns, under their own names, is published by moving the file:
+    the view reads those columns, in the projection's order, nulls supplied as before; a renamed or computed
+    column is a copy."""
+    import pyarrow.parquet as pq
+
+    from allpayer.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    source = ibis.memtable(pa.table({"k": [1, 2], "v": ["a", "b"], "verdict": [None, "late"]}))
+    checked = wh.materialize("checked", source.mutate(day=ibis.null("date")))
+    other = wh.materialize("other", source)
+    scratch_file = wh._scratch_files["_scratch_checked"]
+    wh.publish({"lines": checked.select("day", "k", "v"), "renamed": other.select("k", w=other.v)})
+    wh.drop_scratch()
+    files = wh._view_files()
+    assert not scratch_file.exists()
+    assert pq.read_schema(wh.files.root / files["lines"]).names == ["k", "v", "verdict"]  # the file as written
+    assert wh.table("lines").columns == ("day", "k", "v")
+    assert wh.table("lines").schema()["day"].is_date()
+    assert _rows(wh.table("lines")) == [{"day": None, "k": 1, "v": "a"}, {"day": None, "k": 2, "v": "b"}]
+    assert pq.read_schema(wh.files.root / files["renamed"]).names == ["k", "w"]  # a copy
+    wh.close()
