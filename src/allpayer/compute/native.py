@@ -4,8 +4,8 @@
   signed through a cast to BIT and back, about twice the hash's own cost. Fingerprinting 20M claim lines took
   4.2 s, 3.9 s of it there; 1.9 s from ``hash`` directly.
 - Integer quotients: Ibis writes ``a // b`` as ``CAST(FLOOR(a / b) AS BIGINT)``, a division in floating point;
-  DuckDB's ``divide`` divides integers. The NPI check digits take nine quotients per NPI: 24.1 s -> 21.5 s for the
-  check pass over 20M claim lines.
+  DuckDB's ``divide`` divides integers, exactly (Ibis's form is wrong above 2^53). The NPI check digits take
+  nine quotients per NPI: the check pass over 20.5M claim lines went from 26.5 s to 22.6 s.
 """
 
 from __future__ import annotations

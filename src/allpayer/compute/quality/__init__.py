@@ -70,7 +70,7 @@ def measure_frames(pack: Pack, settings: QualitySettings, pop: ir.Table, facts: 
                    stage: Stage = lazy) -> ir.Table:
     """Every claims measure's units, for the programs whose payer scope the measure covers. ``stage`` stores each
     measure's frame on its own (``q_frame_<measure id>``): at 630k persons the fifteen frames took 7.5 s one by one
-    and 11.3 s as one query, which spilled to disk."""
+    and 11-13 s as one query, which spilled to disk."""
     frames = []
     for m in settings.measures:
         if m.source != "claims":
