@@ -318,7 +318,7 @@ def _scratch_read(op: ops.Node) -> str | None:
     if isinstance(op, ops.Project):
         parent = op.parent
         plain = all(isinstance(v, ops.Field) and v.rel == parent and v.name == k for k, v in op.values.items())
-        return _scratch_read(parent) if plain and isinstance(parent, ops.DatabaseTable) else None
+        op = parent if plain else op
     return op.name if isinstance(op, ops.DatabaseTable) else None
 
 

@@ -226,8 +226,11 @@ def _accepted_claims(warehouse: Warehouse, input_name: str, typed: ir.Table, row
     rows kept, written again."""
     table = TABLES[input_name]
     if rows.filter(rows.rule_code.notnull()).count().execute() == 0:
-        return validate.accepted_columns(typed, table)
-    return warehouse.materialize(f"{input_name}_accepted", validate.accepted_typed(typed, rows, table, nulls))
+        # Columns already of their types: a plain projection, which publishing adopts (so no null literals here;
+        # the file already leaves those columns out).
+        return validate.accepted(typed, table)
+    return warehouse.materialize(f"{input_name}_accepted",
+                                 validate.accepted(validate.without_rejected(typed, rows), table, nulls))
 
 
 def _union_flagged(parts: list[tuple[ir.Table, bool]]) -> ir.Table:

@@ -194,14 +194,20 @@ def check(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir
     they need runs on this narrow table. Typed rows come from :func:`accepted_rows`; messages, every failing
     rule and raw values from :func:`findings`, for flagged rows only.
     """
-    flagged = _flag(raw, spec, settings, enrolled)
-    code, _, _ = _first(flagged.checks)
-    warn_code, _, _ = _first(flagged.warnings)
-    table = flagged.table
+    table, code, warn_code = _coded(raw, spec, settings, enrolled)
     return table.select(
         **{k: table[f"_p_{k}"] for k in spec.primary_key},
         source_file=table.source_file, source_row=table.source_row, rule_code=code, warn_code=warn_code,
     )
+
+
+def _coded(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None
+           ) -> tuple[ir.Table, ir.StringValue, ir.StringValue]:
+    """The flagged rows (:func:`_flag`) with the code of their first failing rule and first warning."""
+    flagged = _flag(raw, spec, settings, enrolled)
+    code, _, _ = _first(flagged.checks)
+    warn_code, _, _ = _first(flagged.warnings)
+    return flagged.table, code, warn_code
 
 
 def checked_rows(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrolled: ir.Table | None,
@@ -209,11 +215,8 @@ def checked_rows(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrol
     """Every input row once, typed as ``table`` says (its columns as :func:`accepted` gives them, the ``nulls``
     columns as typed null literals), with lineage and ``rule_code`` and ``warn_code`` as :func:`check` gives them:
     the checks and the typed rows in one pass. Rows are never rejected in most loads, and then the typed rows are
-    the canonical table as they are (:func:`accepted_columns`); otherwise :func:`accepted_typed` filters them."""
-    flagged = _flag(raw, spec, settings, enrolled)
-    code, _, _ = _first(flagged.checks)
-    warn_code, _, _ = _first(flagged.warnings)
-    rows = flagged.table
+    the canonical table as they are (:func:`accepted` of them); otherwise :func:`without_rejected` filters them."""
+    rows, code, warn_code = _coded(raw, spec, settings, enrolled)
     return rows.select(**{c.name: ibis.null(c.ibis_type) if c.name in nulls else rows[f"_p_{c.name}"].cast(c.ibis_type)
                           for c in table.columns},
                        source_file=rows.source_file, source_row=rows.source_row, rule_code=code, warn_code=warn_code)
@@ -222,20 +225,6 @@ def checked_rows(raw: ir.Table, spec: InputSpec, settings: IntakeSettings, enrol
 def verdicts(typed: ir.Table, spec: InputSpec) -> ir.Table:
     """:func:`check`'s narrow rows, read from :func:`checked_rows`."""
     return typed.select(*spec.primary_key, "source_file", "source_row", "rule_code", "warn_code")
-
-
-def accepted_columns(typed: ir.Table, table: Table) -> ir.Table:
-    """The canonical columns of :func:`checked_rows` (every row: none was rejected)."""
-    return typed.select(*[c.name for c in table.columns], "source_file", "source_row")
-
-
-def accepted_typed(typed: ir.Table, checked: ir.Table, table: Table, nulls: Collection[str] = ()) -> ir.Table:
-    """The rows of :func:`checked_rows` that ``checked`` (its verdicts, duplicates marked) does not reject, in the
-    canonical columns; the ``nulls`` columns stay null literals, which a warehouse need not store."""
-    rejected = checked.filter(checked.rule_code.notnull()).select("source_file", "source_row")
-    kept = typed.anti_join(rejected, ["source_file", "source_row"])
-    return kept.select(**{c.name: ibis.null(c.ibis_type) if c.name in nulls else kept[c.name] for c in table.columns},
-                       source_file=kept.source_file, source_row=kept.source_row)
 
 
 def parsed(raw: ir.Table, spec: InputSpec) -> ir.Table:
@@ -248,8 +237,13 @@ def parsed(raw: ir.Table, spec: InputSpec) -> ir.Table:
 def accepted_rows(raw: ir.Table, checked: ir.Table, spec: InputSpec) -> ir.Table:
     """Parsed rows that passed every rule: all rows but the (few) rejected ones, so the wide typed rows are
     computed once, where they are written, and meet only a small anti-join."""
+    return without_rejected(parsed(raw, spec), checked)
+
+
+def without_rejected(rows: ir.Table, checked: ir.Table) -> ir.Table:
+    """``rows`` (with lineage) less those ``checked`` (verdicts, duplicates marked) rejects."""
     rejected = checked.filter(checked.rule_code.notnull()).select("source_file", "source_row")
-    return parsed(raw, spec).anti_join(rejected, ["source_file", "source_row"])
+    return rows.anti_join(rejected, ["source_file", "source_row"])
 
 
 def _with_missing_columns(raw: ir.Table, spec: InputSpec) -> ir.Table:
