@@ -6,7 +6,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from allpayer.compute.quality.frame import ClaimFacts, days_between, flag, frame, hospice, in_ages
+from allpayer.compute.quality.frame import CLAIM_KEY, ClaimFacts, days_between, flag, frame, hospice, in_ages
 from allpayer.compute.quality.utilization import ed_visits_with, stays
 from allpayer.config.quality import Measure
 
@@ -24,10 +24,10 @@ def _followup(m: Measure, pop: ir.Table, facts: ClaimFacts, principal_sets: list
     units = p.join(v, (p.person_id == v.person_id) & (v.visit_date.year().cast("int64") == p.year)
                    & (v.visit_date.month() * 100 + v.visit_date.day() <= 1201))
     units = units.select(p.program_id, p.year, p.practice_id, p.person_id, unit_date=units.visit_date)
-    visit_keys = facts.tagged("followup_visit").select("claim_key")
-    fu = facts.tagged(followup_dx).semi_join(visit_keys, "claim_key")
-    ed_keys = facts.tagged("ed_visit").select("claim_key")
-    fu = fu.anti_join(ed_keys, "claim_key").select(_pid="person_id", _d="service_date").distinct()
+    visit_keys = facts.tagged("followup_visit").select(*CLAIM_KEY)
+    fu = facts.tagged(followup_dx).semi_join(visit_keys, list(CLAIM_KEY))
+    ed_keys = facts.tagged("ed_visit").select(*CLAIM_KEY)
+    fu = fu.anti_join(ed_keys, list(CLAIM_KEY)).select(_pid="person_id", _d="service_date").distinct()
     gap = days_between(fu._d, units.unit_date)
     followed = units.join(fu, (units.person_id == fu._pid) & (gap >= 0) & (gap <= window))
     s = stays(facts).select(_sp="person_id", _adm="admission_date")
@@ -49,13 +49,13 @@ def followup_after_ed_aod(m: Measure, pop: ir.Table, facts: ClaimFacts) -> ir.Ta
 
 
 def _treatment(facts: ClaimFacts) -> ir.Table:
-    """AOD treatment events (claim_key, person_id, service_date): a follow-up-type visit or an inpatient stay
-    with an AOD diagnosis, or an AOD medication (buprenorphine fill or code, methadone)."""
-    aod = facts.tagged("aod_dx").select("claim_key", "person_id", "service_date")
+    """AOD treatment events (data_source, claim_id, person_id, service_date): a follow-up-type visit or an
+    inpatient stay with an AOD diagnosis, or an AOD medication (buprenorphine fill or code, methadone)."""
+    aod = facts.tagged("aod_dx").select(*CLAIM_KEY, "person_id", "service_date")
     # each setting filters the few AOD claims: a union of the settings' keys would be millions of claims made distinct
-    visits = aod.semi_join(facts.tagged("followup_visit"), "claim_key").union(
-        aod.semi_join(stays(facts), "claim_key"), distinct=True)
-    meds = facts.tagged("aod_medication").select("claim_key", "person_id", "service_date")
+    visits = aod.semi_join(facts.tagged("followup_visit"), list(CLAIM_KEY)).union(
+        aod.semi_join(stays(facts), list(CLAIM_KEY)), distinct=True)
+    meds = facts.tagged("aod_medication").select(*CLAIM_KEY, "person_id", "service_date")
     return visits.union(meds, distinct=True)
 
 
@@ -64,8 +64,7 @@ def _episodes(m: Measure, pop: ir.Table, facts: ClaimFacts) -> ir.Table:
     with no AOD diagnosis in the ``history_days`` (60) before it. Columns of ``pop`` + unit_date,
     initiation_date (first treatment 1-``window_days`` (14) days after the index date, or null)."""
     history, window = m.history_days or 60, m.window_days or 14
-    dx = facts.tagged("aod_dx").select("claim_key", "person_id", "service_date")
-    days = dx.select("person_id", "service_date").distinct()
+    days = facts.tagged("aod_dx").select("person_id", "service_date").distinct()
     w = ibis.window(group_by=days.person_id, order_by=days.service_date)
     days = days.mutate(_prev=days.service_date.lag().over(w))
     new = days.filter(days._prev.isnull() | (days_between(days.service_date, days._prev) > history))

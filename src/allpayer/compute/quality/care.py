@@ -27,9 +27,9 @@ def high_risk(pop: ir.Table, facts: ClaimFacts, risk: ir.Table | None, settings:
     """``high_risk``: attributed persons with the program-year's top ``top_risk_share`` of risk scores, or at
     least ``min_admissions`` acute admissions or ``min_ed_visits`` ED visits in the year; ranked for outreach
     within program, year and practice (risk, admissions, ED visits)."""
-    s = stays(facts)
+    s = stays(facts)  # one row per claim
     adm = s.group_by(["person_id", s.admission_date.year().cast("int64").name("year")]).aggregate(
-        admissions=s.claim_key.nunique().cast("int64"))
+        admissions=s.count().cast("int64"))
     v = ed_visits(facts)
     ed = v.group_by(["person_id", v.visit_date.year().cast("int64").name("year")]).aggregate(
         ed_visits=v.visit_date.count().cast("int64"))

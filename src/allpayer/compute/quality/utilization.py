@@ -6,7 +6,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from allpayer.compute.quality.frame import ClaimFacts, days_between, flag, frame, in_ages
+from allpayer.compute.quality.frame import CLAIM_KEY, ClaimFacts, days_between, flag, frame, in_ages
 from allpayer.config.quality import Measure
 
 DIED, TRANSFERRED = "20", "02"
@@ -26,17 +26,17 @@ def ed_visits(facts: ClaimFacts) -> ir.Table:
 
 def ed_visits_with(facts: ClaimFacts, principal_value_sets: list[str]) -> ir.Table:
     """ED visits (person_id, visit_date) with an ED claim whose principal diagnosis is in one of the sets."""
-    ed = facts.tagged("ed_visit").select("claim_key")
+    ed = facts.tagged("ed_visit").select(*CLAIM_KEY)
     dx = facts.tagged_any(principal_value_sets, principal=True)
-    hit = dx.semi_join(ed, "claim_key")
+    hit = dx.semi_join(ed, list(CLAIM_KEY))
     return hit.select("person_id", visit_date=hit.service_date).distinct()
 
 
 def stays(facts: ClaimFacts) -> ir.Table:
-    """Acute inpatient stays (type of bill 11x): claim_key, person_id, admission_date, discharge_date,
+    """Acute inpatient stays (type of bill 11x): data_source, claim_id, person_id, admission_date, discharge_date,
     discharge_disposition_code, principal_dx."""
     c = facts.claims  # exactly the claims tagged STAY_VALUE_SET
-    return c.select("claim_key", "person_id", "admission_date", "discharge_date", "discharge_disposition_code",
+    return c.select(*CLAIM_KEY, "person_id", "admission_date", "discharge_date", "discharge_disposition_code",
                     "principal_dx")
 
 
@@ -63,14 +63,14 @@ def readmission_30(m: Measure, pop: ir.Table, facts: ClaimFacts) -> ir.Table:
     s = stays(facts)
     index = p.join(s, (p.person_id == s.person_id) & (s.discharge_date.year().cast("int64") == p.year)
                    & (s.discharge_date.month() * 100 + s.discharge_date.day() <= 1201))
-    index = index.select(p.program_id, p.year, p.practice_id, p.person_id, s.claim_key, s.discharge_date,
-                         s.discharge_disposition_code, s.principal_dx)
-    later = s.select(_pid="person_id", _key="claim_key", _adm="admission_date")
+    index = index.select(p.program_id, p.year, p.practice_id, p.person_id, s.data_source, s.claim_id,
+                         s.discharge_date, s.discharge_disposition_code, s.principal_dx)
+    later = s.select(_pid="person_id", _source="data_source", _claim="claim_id", _adm="admission_date")
     gap = days_between(later._adm, index.discharge_date)
-    hit = index.join(later, (index.person_id == later._pid) & (index.claim_key != later._key) & (gap >= 1)
-                     & (gap <= window))
+    other_claim = (index.data_source != later._source) | (index.claim_id != later._claim)
+    hit = index.join(later, (index.person_id == later._pid) & other_claim & (gap >= 1) & (gap <= window))
     perinatal = facts.tagged("pregnancy_perinatal_dx", principal=True)
-    j = flag(flag(index, hit, "_readmit", ("program_id", "claim_key")), perinatal, "_perinatal", ("claim_key",))
+    j = flag(flag(index, hit, "_readmit", ("program_id", *CLAIM_KEY)), perinatal, "_perinatal", CLAIM_KEY)
     excluded = j.discharge_disposition_code.isin([DIED, TRANSFERRED]).fill_null(False) | j._perinatal
     return frame(m.id, j.select("program_id", "year", "practice_id", "person_id", unit_date=j.discharge_date,
                                 denominator=ibis.literal(1.0),
