@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends.sql.datatypes import DuckDBType
 
-from allpayer.table_files import TableFiles, parquet_view_sql, view_file
+from allpayer.table_files import FILE_ROW_NUMBER, TableFiles, parquet_view_sql, view_file
 
 if TYPE_CHECKING:
     from allpayer.intake.staging import Source
@@ -40,11 +40,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Staged:
-    """A staged input: the scratch table, its rows, and the columns no row has a value in."""
+    """A staged input: the scratch table, its rows, and the columns no row has a value in; ``source`` when the
+    table reads the file where it lies (:meth:`Warehouse.adopt_input` may then publish a copy of the file)."""
 
     table: ir.Table
     rows: int
     empty_columns: frozenset[str]
+    source: Source | None = None
 
     def lacks(self, column: str) -> bool:
         """No row has a value in ``column``: it is empty, or the file does not have it."""
@@ -84,6 +86,13 @@ class Warehouse(ABC):
     def stage_source(self, name: str, source: Source) -> Staged:
         """Stage one source file's rows (see :class:`allpayer.intake.staging.Source`)."""
         return self.stage(name, source.schema, source.batches())
+
+    def adopt_input(self, name: str, staged: Staged, types: Mapping[str, dt.DataType],
+                    constants: Mapping[str, object]) -> ir.Table:
+        """A scratch table that is a copy of ``staged``'s source file, read as the columns ``types`` (cast from
+        the file's columns, or the ``constants``' values), ``source_file`` and ``source_row``: for a file whose
+        typed rows would equal its stored values. Only where ``staged.source`` is set."""
+        raise NotImplementedError(f"the {self.name} warehouse does not publish input files as they are")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -159,9 +168,33 @@ class DuckDBWarehouse(Warehouse):
         file_name = source.path.name.replace("'", "''")
         self.con.raw_sql(
             f'CREATE OR REPLACE TEMP VIEW "{scratch}" AS SELECT {", ".join(columns)}, '
+            f"{_stored_text(source)}"
             f"'{file_name}' AS source_file, file_row_number + 1 AS source_row "
             f"FROM read_parquet('{path}', file_row_number = true)")
-        return Staged(self.con.table(scratch), pq.ParquetFile(source.path).metadata.num_rows, source.empty_columns())
+        return Staged(self.con.table(scratch), pq.ParquetFile(source.path).metadata.num_rows, source.empty_columns(),
+                      source)
+
+    def adopt_input(self, name: str, staged: Staged, types: Mapping[str, dt.DataType],
+                    constants: Mapping[str, object]) -> ir.Table:
+        """The file is copied into scratch (the input may change later; a published table must not) and read
+        through a TEMP view that casts its columns; publishing it as it is moves the copy into place. The cast of
+        each column is the one intake's parse makes of a value that needs no normalising (:func:`_input_item`)."""
+        source = staged.source
+        if source is None:
+            raise ValueError(f"{name}: the staged input does not read its file in place")
+        scratch = f"{SCRATCH_PREFIX}{name}"
+        path = self.files.scratch_file(name)
+        shutil.copyfile(source.path, path)
+        stored = {canonical: (column, kept) for column, canonical, kept
+                  in zip(source.source_columns, source.columns, source.types, strict=True)}
+        columns = {c: _constant_item(c, dtype, constants[c]) if c in constants else _input_item(c, dtype, *stored[c])
+                   for c, dtype in types.items()}
+        columns["source_file"] = f"{_sql_text(source.path.name)} AS source_file"
+        columns["source_row"] = f"CAST({FILE_ROW_NUMBER} + 1 AS BIGINT) AS source_row"
+        self._point_view(scratch, path, select_list(columns), temp=True)
+        self._scratch[scratch], self._scratch_files[scratch] = "FILE", path
+        self._view_columns[path] = columns
+        return self.con.table(scratch)
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """A Parquet file in this process's scratch folder, read through a TEMP view: its pages, unlike a TEMP
@@ -342,6 +375,33 @@ _WHITESPACE_SQL = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 # Trimming with a character list costs ~2.5x a test of the end characters, and few values need it. The first
 # character is tested by its code point (ascii), a third of the cost of taking it as a string.
 _TRIMMED = "CASE WHEN ascii({c}) <= 32 OR {c}[-1] <= ' ' THEN trim({c}, " + _WHITESPACE_SQL + ") ELSE {c} END"
+
+
+STORED_TEXT = "_stored_"  # prefix of a staged Parquet text column's value as stored, before staging trims it
+
+
+def _stored_text(source: Source) -> str:
+    """``"<column>" AS "_stored_<canonical>", `` for each text column: the stored value beside the trimmed one,
+    read from the same column of the file, for :func:`allpayer.intake.validate.unchanged_copy`."""
+    return "".join(f'{_quoted(stored)} AS {_quoted(STORED_TEXT + canonical)}, ' for stored, canonical, kept
+                   in zip(source.source_columns, source.columns, source.types, strict=True) if kept == pa.string())
+
+
+def _input_item(canonical: str, dtype: dt.DataType, stored: str, kept: pa.DataType) -> str:
+    """A contract column read from a stored input file, as intake types a value that needs no normalising: text
+    as it is, or tried as the type (parse leaves what fails null); other columns cast to the staged type, then
+    the contract's."""
+    quoted, target = _quoted(stored), DuckDBType.to_string(dtype)
+    if kept == pa.string():
+        value = quoted if dtype.is_string() else f"TRY_CAST({quoted} AS {target})"
+    else:
+        value = f"CAST(CAST({quoted} AS {DuckDBType.to_string(dt.DataType.from_pyarrow(kept))}) AS {target})"
+    return f"{value} AS {_quoted(canonical)}"
+
+
+def _constant_item(canonical: str, dtype: dt.DataType, value: object) -> str:
+    literal = "NULL" if value is None else _sql_text(str(value))
+    return f"CAST({literal} AS {DuckDBType.to_string(dtype)}) AS {_quoted(canonical)}"
 
 
 def _staged_column(stored: str, canonical: str, kept: pa.DataType) -> str:

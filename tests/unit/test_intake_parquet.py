@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -178,3 +179,91 @@ def test_checked_lines_are_published_as_typed_without_their_verdicts(make_contex
     assert claims.filter(claims.source_row == 1).count().execute() == 0  # the first data row was the bad one
     stored = set(_stored_columns(ctx, "medical_claim"))
     assert "paid_amount" in stored and not {"procedure_code_1", "rule_code", "warn_code"} & stored
+
+
+def _typed_seed(folder, change=None):
+    """Typed Parquet copies of the seed's claims and eligibility in ``folder``; ``change(stem, table)`` may edit
+    a table first."""
+    folder.mkdir()
+    for stem in STEMS:
+        table = typed(read_text(FIXTURES / "tuva_seed" / f"{stem}.csv"), stem)
+        pq.write_table(change(stem, table) if change else table, folder / f"{stem}.parquet", row_group_size=500)
+
+
+def test_an_unchanged_parquet_file_is_published_as_a_copy(make_context, tmp_path):
+    """A Parquet claims file that no rule rejects, no warning flags and parsing would not change is checked by
+    counting, and published as a copy of itself read with casts: the same rows, values and source rows as the
+    seed loaded from CSV (written typed). The stored file is the input's (every input column, no verdicts); the
+    claim status the file lacks is its default. Warnings are reported as from written rows."""
+    folder = tmp_path / "typed"
+    _typed_seed(folder)
+    copied, written = make_context(name="copied"), make_context(name="written")
+    report = copied.ingest([folder], settings=SETTINGS)
+    assert (report.read, report.rejected) == (2397, 0)
+    written.ingest([FIXTURES / "tuva_seed"], settings=SETTINGS)
+    for name in ("medical_claim", "pharmacy_claim"):
+        assert _stored_columns(copied, name) == pq.read_schema(folder / f"{name}.parquet").names
+        assert _rows(copied, name) == _rows(written, name), name
+        assert copied.table(name).schema() == written.table(name).schema()
+        files = copied.table(name).source_file.value_counts().to_pyarrow().to_pylist()
+        assert [f["source_file"] for f in files] == [f"{name}.parquet"]
+    # The seed's paid-over-allowed warnings are found by the counting pass too.
+    assert report.warned_by_rule() == {"PAID_OVER_ALLOWED": 183}
+
+    def warnings(ctx):
+        rows = ctx.table("intake_warning").to_pyarrow().to_pylist()
+        return sorted((r["source_file"].split(".")[0], r["source_row"], r["rule_code"], r["field"]) for r in rows)
+
+    assert warnings(copied) == warnings(written) and len(warnings(copied)) == 183
+    claims = copied.table("medical_claim")
+    assert claims.filter(claims.claim_status != "original").count().execute() == 0
+    # The copy is the workspace's own: the input may change or go.
+    (folder / "medical_claim.parquet").unlink()
+    assert claims.count().execute() == 2075
+
+
+def test_a_parquet_file_that_parsing_changes_is_written_typed(make_context, tmp_path):
+    """One value intake normalises (a lower-case diagnosis code with a dot), or one with a trailing space, and the
+    file is typed and written as before: the published values are the normalised ones."""
+    def lower_code(stem: str, table: pa.Table) -> pa.Table:
+        if stem != "medical_claim":
+            return table
+        codes = table["diagnosis_code_1"].to_pylist()
+        codes[0] = "e11.9"
+        return table.set_column(table.column_names.index("diagnosis_code_1"), "diagnosis_code_1", pa.array(codes))
+
+    def padded_id(stem: str, table: pa.Table) -> pa.Table:
+        if stem != "pharmacy_claim":
+            return table
+        ids = table["claim_id"].to_pylist()
+        ids[0] = ids[0] + " "
+        return table.set_column(table.column_names.index("claim_id"), "claim_id", pa.array(ids))
+
+    for name, change in (("medical_claim", lower_code), ("pharmacy_claim", padded_id)):
+        folder = tmp_path / name
+        _typed_seed(folder, change)
+        ctx = make_context(name=name)
+        assert ctx.ingest([folder], settings=SETTINGS).rejected == 0
+        assert {"rule_code", "warn_code"} <= set(_stored_columns(ctx, name))  # written, not copied
+        first = ctx.table(name).filter(ibis._.source_row == 1).to_pyarrow().to_pylist()[0]
+        if name == "medical_claim":
+            assert first["diagnosis_code_1"] == "E119"
+        else:
+            assert not first["claim_id"].endswith(" ")
+
+
+def test_a_copied_parquet_file_still_has_its_repeated_keys_rejected(make_context, tmp_path):
+    """A line repeated in an otherwise unchanged file: the copy is checked for repeated keys like written rows,
+    and the later line is quarantined; the rest are published."""
+    def repeat_first(stem: str, table: pa.Table) -> pa.Table:
+        return pa.concat_tables([table, table.slice(0, 1)]) if stem == "medical_claim" else table
+
+    folder = tmp_path / "repeated"
+    _typed_seed(folder, repeat_first)
+    ctx = make_context()
+    report = ctx.ingest([folder], settings=SETTINGS)
+    assert (report.read, report.rejected) == (2398, 1)
+    assert report.accepted + report.rejected == report.read
+    bad = ctx.table("quarantine").to_pyarrow().to_pylist()
+    assert [(r["source_file"], r["source_row"]) for r in bad] == [("medical_claim.parquet", 2076)]
+    assert ctx.table("medical_claim").count().execute() == 2075

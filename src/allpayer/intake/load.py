@@ -21,7 +21,7 @@ from allpayer.intake.contract import ENROLLMENT, PERSON, TABLES
 from allpayer.intake.staging import FileError, open_source
 from allpayer.intake.superseded import CLAIM_TABLES, superseded_tables
 from allpayer.intake.validate import InputSpec, IntakeSettings
-from allpayer.warehouse import Staged, Warehouse
+from allpayer.warehouse import STORED_TEXT, Staged, Warehouse
 
 # Tables every load publishes beside the canonical ones.
 QUARANTINE, WARNINGS, LOAD_FILES = "quarantine", "intake_warning", "load_file"
@@ -145,11 +145,12 @@ def _stage_all(warehouse: Warehouse, found: list[tuple[FileKind, Path]], say: Pr
     return staged
 
 
-def _raw_union(files: list[Staged], spec: InputSpec) -> tuple[ir.Table, frozenset[str]]:
+def _raw_union(files: list[Staged], spec: InputSpec, extra: tuple[str, ...] = ()) -> tuple[ir.Table, frozenset[str]]:
     """All files of one input as one table, and the columns no file has a value in. A column that files stage
     with different types (typed in one Parquet file, text in another) is staged as text in all of them. A
-    column a file lacks or leaves empty is a typed null there, which the engines fold into the checks."""
-    order = [c.name for c in spec.columns] + ["source_file", "source_row"]
+    column a file lacks or leaves empty is a typed null there, which the engines fold into the checks. ``extra``:
+    other columns of the staged tables to keep."""
+    order = [c.name for c in spec.columns] + ["source_file", "source_row", *extra]
     types = defaultdict(set)
     for file in files:
         for name, dtype in file.table.schema().items():
@@ -180,11 +181,16 @@ def _check_all(
         nulls = validate.always_null(spec, empty)
         typed = None
         if input_name in CLAIM_TABLES:
-            # Claims are checked and typed in one pass: a load that rejects no line publishes these rows as they
-            # are, so the 20M lines of 630k persons are parsed and written once.
-            typed = warehouse.materialize(f"{input_name}_checked", validate.checked_rows(
-                raw, spec, settings, enrolled, TABLES[input_name], nulls))
-            first_pass = validate.verdicts(typed, spec)
+            copied = _unchanged_input(warehouse, input_name, staged[input_name], spec, settings, enrolled, empty)
+            if copied is not None:
+                typed, warned = copied
+                first_pass = validate.clean_verdicts(typed, spec, warned)
+            else:
+                # Checked and typed in one pass: a load that rejects no line publishes these rows as they are, so
+                # the lines are parsed and written once.
+                typed = warehouse.materialize(f"{input_name}_checked", validate.checked_rows(
+                    raw, spec, settings, enrolled, TABLES[input_name], nulls))
+                first_pass = validate.verdicts(typed, spec)
         else:
             # Other inputs write a narrow verdict per row; their typed rows are parsed again where they are published.
             first_pass = warehouse.materialize(input_name, validate.check(raw, spec, settings, enrolled))
@@ -217,6 +223,31 @@ def _check_all(
     outputs[QUARANTINE] = _union_flagged(findings)
     outputs[WARNINGS] = _union_flagged(warnings)
     return outputs, checked
+
+
+def _unchanged_input(warehouse: Warehouse, input_name: str, files: list[Staged], spec: InputSpec,
+                     settings: IntakeSettings, enrolled: ir.Table | None, empty: frozenset[str],
+                     ) -> tuple[ir.Table, ir.Table | None] | None:
+    """The claim lines as a copy of their one Parquet file, read with casts (:meth:`Warehouse.adopt_input`), and
+    the lines warnings flag (source_row, warn_code), when no rule rejects a line and parsing changes no stored
+    value; else None. The check is then one pass that counts instead of writing every line: at 630k persons the
+    medical lines took 13.7 s to check so against 22.6-26.7 s to check and write typed."""
+    if len(files) != 1 or files[0].source is None:
+        return None
+    table = TABLES[input_name]
+    stored = tuple(c for c in files[0].table.columns if c.startswith(STORED_TEXT))
+    raw, _ = _raw_union(files, spec, extra=stored)
+    constants = {c.name: c.default for c in spec.columns if c.name in empty}
+    counts = validate.unchanged_copy(raw, spec, settings, enrolled, table, constants, STORED_TEXT).to_pyarrow()
+    if counts["rejected"][0].as_py() or counts["changed"][0].as_py():
+        return None
+    found = counts["warnings"][0].as_py()
+    warned = ibis.memtable(pa.Table.from_pylist(found, pa.schema([("source_row", pa.int64()),
+                                                                  ("warn_code", pa.string())]))) if found else None
+    types = {c.name: c.ibis_type for c in table.columns}
+    typed = warehouse.adopt_input(f"{input_name}_checked", files[0], types,
+                                  {name: value for name, value in constants.items() if name in types})
+    return typed, warned
 
 
 def _accepted_claims(warehouse: Warehouse, input_name: str, typed: ir.Table, rows: ir.Table,
