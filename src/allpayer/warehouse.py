@@ -182,7 +182,6 @@ class DuckDBWarehouse(Warehouse):
         source = staged.source
         if source is None:
             raise ValueError(f"{name}: the staged input does not read its file in place")
-        scratch = f"{SCRATCH_PREFIX}{name}"
         path = self.files.scratch_file(name)
         shutil.copyfile(source.path, path)
         stored = {canonical: (column, kept) for column, canonical, kept
@@ -191,17 +190,18 @@ class DuckDBWarehouse(Warehouse):
                    for c, dtype in types.items()}
         columns["source_file"] = f"{_sql_text(source.path.name)} AS source_file"
         columns["source_row"] = f"CAST({FILE_ROW_NUMBER} + 1 AS BIGINT) AS source_row"
-        self._point_view(scratch, path, select_list(columns), temp=True)
-        self._scratch[scratch], self._scratch_files[scratch] = "FILE", path
-        self._view_columns[path] = columns
-        return self.con.table(scratch)
+        return self._scratch_view(name, path, columns)
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """A Parquet file in this process's scratch folder, read through a TEMP view: its pages, unlike a TEMP
         table's, never have to be spilled to make room. Publishing it as it is moves the file."""
-        scratch = f"{SCRATCH_PREFIX}{name}"
         path = self.files.scratch_file(name)
-        columns = self._write(expr, path)
+        return self._scratch_view(name, path, self._write(expr, path))
+
+    def _scratch_view(self, name: str, path: Path, columns: dict[str, str]) -> ir.Table:
+        """Read the scratch file ``path`` as the scratch table ``name`` (its columns' select items), replacing
+        the file an earlier one of that name had."""
+        scratch = f"{SCRATCH_PREFIX}{name}"
         self._point_view(scratch, path, select_list(columns), temp=True)
         replaced = self._scratch_files.get(scratch)
         self._scratch[scratch], self._scratch_files[scratch] = "FILE", path

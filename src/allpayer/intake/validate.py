@@ -253,17 +253,20 @@ def verdicts(typed: ir.Table, spec: InputSpec) -> ir.Table:
     return typed.select(*spec.primary_key, "source_file", "source_row", "rule_code", "warn_code")
 
 
-def clean_verdicts(typed: ir.Table, spec: InputSpec, warnings: ir.Table | None) -> ir.Table:
-    """:func:`check`'s narrow rows of typed rows of one file that no rule rejected (:func:`unchanged_copy`), with
-    the ``warnings`` it found (source_row, warn_code), if any: joining even an empty table made the duplicate-key
-    check of 20M lines take 6.4 s instead of 2 s."""
-    if warnings is None:
-        return typed.select(*spec.primary_key, "source_file", "source_row", rule_code=ibis.null("string"),
-                            warn_code=ibis.null("string"))
+def clean_verdicts(typed: ir.Table, spec: InputSpec) -> ir.Table:
+    """:func:`check`'s narrow rows of typed rows that no rule rejected (:func:`unchanged_copy`)."""
+    return typed.select(*spec.primary_key, "source_file", "source_row", rule_code=ibis.null("string"),
+                        warn_code=ibis.null("string"))
+
+
+def with_warnings(verdicts: ir.Table, warnings: ir.Table) -> ir.Table:
+    """``verdicts`` of one file with the ``warnings`` (source_row, warn_code) :func:`unchanged_copy` listed. Kept
+    out of the duplicate-key check, which reads its rows twice: joined there, even an empty list made the check of
+    20M lines take 6.4 s instead of 2 s."""
     w = warnings.rename(_row="source_row", _warn="warn_code")
-    j = typed.left_join(w, typed.source_row == w._row)
-    return j.select(*spec.primary_key, "source_file", "source_row", rule_code=ibis.null("string"),
-                    warn_code=j._warn)
+    j = verdicts.left_join(w, verdicts.source_row == w._row)
+    return j.select(*[ibis.coalesce(j.warn_code, j._warn).name(c) if c == "warn_code" else j[c]
+                      for c in verdicts.columns])
 
 
 def parsed(raw: ir.Table, spec: InputSpec) -> ir.Table:
