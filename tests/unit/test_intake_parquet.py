@@ -267,3 +267,18 @@ def test_a_copied_parquet_file_still_has_its_repeated_keys_rejected(make_context
     bad = ctx.table("quarantine").to_pyarrow().to_pylist()
     assert [(r["source_file"], r["source_row"]) for r in bad] == [("medical_claim.parquet", 2076)]
     assert ctx.table("medical_claim").count().execute() == 2075
+
+
+def test_a_parquet_file_of_text_loads_like_the_csv_either_way(make_context, tmp_path):
+    """Claims stored as text in Parquet (dates, amounts and flags too): whether counting finds every value
+    unchanged and the copy is read with tried casts, or not, the published rows equal the CSV's."""
+    folder = tmp_path / "text"
+    folder.mkdir()
+    for stem in STEMS:
+        pq.write_table(read_text(FIXTURES / "tuva_seed" / f"{stem}.csv"), folder / f"{stem}.parquet")
+    as_text, from_csv = make_context(name="text"), make_context(name="csv")
+    assert as_text.ingest([folder], settings=SETTINGS).rejected == 0
+    from_csv.ingest([FIXTURES / "tuva_seed"], settings=SETTINGS)
+    for name in ("medical_claim", "pharmacy_claim"):
+        assert _rows(as_text, name) == _rows(from_csv, name), name
+        assert as_text.table(name).schema() == from_csv.table(name).schema()
