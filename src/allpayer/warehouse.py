@@ -225,8 +225,7 @@ class DuckDBWarehouse(Warehouse):
         columns = ", ".join(_typed_column(column, schema[column]) for column in stored)
         self.con.con.execute(f"COPY (SELECT {columns} FROM ({self.con.compile(expr)})) TO {_sql_text(str(path))} "
                              "(FORMAT parquet, COMPRESSION snappy)")
-        return {c: _quoted(c) if c in stored else f"CAST(NULL AS {DuckDBType.to_string(dtype)}) AS {_quoted(c)}"
-                for c, dtype in schema.items()}
+        return {c: _quoted(c) if c in stored else _constant_item(c, dtype, None) for c, dtype in schema.items()}
 
     def _point_view(self, name: str, path: Path, columns: str, temp: bool) -> None:
         kind = "TEMP VIEW" if temp else "VIEW"
@@ -395,7 +394,7 @@ def _input_item(canonical: str, dtype: dt.DataType, stored: str, kept: pa.DataTy
     if kept == pa.string():
         value = quoted if dtype.is_string() else f"TRY_CAST({quoted} AS {target})"
     else:
-        value = f"CAST(CAST({quoted} AS {DuckDBType.to_string(dt.DataType.from_pyarrow(kept))}) AS {target})"
+        value = f"CAST({_staged_value(stored, kept)} AS {target})"
     return f"{value} AS {_quoted(canonical)}"
 
 
@@ -404,11 +403,15 @@ def _constant_item(canonical: str, dtype: dt.DataType, value: object) -> str:
     return f"CAST({literal} AS {DuckDBType.to_string(dtype)}) AS {_quoted(canonical)}"
 
 
+def _staged_value(stored: str, kept: pa.DataType) -> str:
+    """A stored column as staging reads it: text trimmed, other columns cast to the type they are kept in."""
+    quoted = _quoted(stored)
+    return (f"CAST({quoted} AS {DuckDBType.to_string(dt.DataType.from_pyarrow(kept))})" if kept != pa.string()
+            else _TRIMMED.format(c=quoted))
+
+
 def _staged_column(stored: str, canonical: str, kept: pa.DataType) -> str:
-    quoted = '"' + stored.replace('"', '""') + '"'
-    value = (f"CAST({quoted} AS {DuckDBType.to_string(dt.DataType.from_pyarrow(kept))})" if kept != pa.string()
-             else _TRIMMED.format(c=quoted))
-    return f'{value} AS "{canonical}"'
+    return f"{_staged_value(stored, kept)} AS {_quoted(canonical)}"
 
 
 def _extra_spark_conf() -> dict[str, str]:

@@ -255,8 +255,8 @@ def _unchanged_input(warehouse: Warehouse, input_name: str, files: list[Staged],
 def _accepted_claims(warehouse: Warehouse, input_name: str, typed: ir.Table, rows: ir.Table,
                      nulls: frozenset[str]) -> ir.Table:
     """The accepted claim lines, stored before publishing (the superseded versions are listed from stored rows):
-    the checked rows as they are when none is rejected (publishing then moves their file into place), else the
-    rows kept, written again."""
+    the checked rows, or the copy of the input file, as they are when none is rejected (publishing then moves their
+    file into place), else the rows kept, written again."""
     table = TABLES[input_name]
     if rows.filter(rows.rule_code.notnull()).count().execute() == 0:
         # Columns already of their types: a plain projection, which publishing adopts (so no null literals here;
