@@ -136,3 +136,46 @@ def test_primary_payer_months_need_no_shares(run):
     general = sorted(run(person_months(_spend(), unique)), key=key)
     assert general == sorted(run(person_months(_spend(), unique, one_row_per_month=True)), key=key)
     assert sum(r["allowed"] for r in general) == Decimal("13800.00")  # A 1200 + B 600 + C 12000 (E: no months)
+
+
+# Ranges (coverage_ranges): F is covered Jan-Mar and Jul-Dec 2019 (a gap: month-level path), G is commercial
+# Jan-Jun then Medicare Jul-Dec 2019 (two gapless ranges: range path), H is Medicare Jan-Dec 2019 (range path).
+RANGE_SPANS = [span("F", "2019-01-01", "2019-03-31"), span("F", "2019-07-01", "2019-12-31"),
+               span("G", "2019-01-01", "2019-06-30", "commercial", "bcbs"), span("G", "2019-07-01", "2019-12-31"),
+               span("H", "2019-01-01", "2019-12-31")]
+RANGE_CLAIMS = [med("f1", "F", "2019-02-01", "100.00"), med("f2", "F", "2019-05-01", "40.00"),
+                med("f3", "F", "2019-08-01", "10.00"),
+                med("g1", "G", "2019-03-01", "300.00", payer="bcbs"), med("g2", "G", "2019-09-01", "50.00"),
+                med("g3", "G", "2019-10-01", "7.00", payer="bcbs"),
+                med("h1", "H", "2019-12-31", "20.00"), med("h2", "H", "2020-01-02", "5.00")]
+RANGE_MM = (months_of("F", "medicare", 2019, [1, 2, 3, 7, 8, 9, 10, 11, 12])
+            + months_of("G", "commercial", 2019, range(1, 7)) + months_of("G", "medicare", 2019, range(7, 13))
+            + months_of("H", "medicare", 2019, range(1, 13)))
+
+
+def test_person_years_on_coverage_ranges(run):
+    from allpayer.compute.tcoc import coverage_ranges, person_months, person_years, spend_person_years
+
+    spend = incurred_spend(service_lines(medical(RANGE_CLAIMS)), enrollment(RANGE_SPANS))
+    mm = member_months(RANGE_MM)
+    ranges = {(r["person_id"], r["payer_type"]): r for r in run(coverage_ranges(mm))}
+    assert (ranges[("F", "medicare")]["gapless"], ranges[("F", "medicare")]["simple_year"]) == (False, False)
+    assert (ranges[("G", "commercial")]["simple_year"], ranges[("G", "medicare")]["first_month"] % 12) == (True, 6)
+    key = lambda r: (r["person_id"], r["payer_type"])  # noqa: E731
+    by = {key(r): r for r in run(spend_person_years(spend, mm, one_row_per_month=True))}
+    # F: 100 (Feb) + 10 (Aug); May has no member month. G: commercial 300 (Mar); Medicare 50 (Sep) + 7 (Oct, a
+    # commercial claim in a Medicare month: all spend of the month goes to its primary payer). H: 20 (2019 only).
+    assert {k: (r["member_months"], r["allowed"]) for k, r in by.items()} == {
+        ("F", "medicare"): (9.0, Decimal("110.00")), ("G", "commercial"): (6.0, Decimal("300.00")),
+        ("G", "medicare"): (6.0, Decimal("57.00")), ("H", "medicare"): (12.0, Decimal("20.00"))}
+    # Own payer only: G's 7.00 commercial claim in a Medicare month counts nowhere.
+    own = {key(r): r["allowed"] for r in run(spend_person_years(spend, mm, own_payer_only=True))}
+    assert own[("G", "medicare")] == Decimal("50.00") and own[("G", "commercial")] == Decimal("300.00")
+    # The same rows as the month-level join, to the cent, both ways.
+    for own_payer in (False, True):
+        months = run(person_years(person_months(spend, mm, own_payer_only=own_payer, one_row_per_month=True)))
+        ranged = run(spend_person_years(spend, mm, own_payer_only=own_payer, one_row_per_month=True))
+        assert sorted(ranged, key=key) == sorted(months, key=key)
+    # Unenrolled: F's May claim (40.00) and H's January 2020 claim (5.00), by year.
+    rows = run(unenrolled_spend(spend, mm, one_row_per_month=True))
+    assert sorted((r["year"], r["allowed"]) for r in rows) == [(2019, Decimal("40.00")), (2020, Decimal("5.00"))]

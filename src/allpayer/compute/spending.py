@@ -109,10 +109,13 @@ def categorize(table: ir.Table, claim_type: ir.StringValue, claim_kind: str) -> 
 
 
 def with_categories(table: ir.Table) -> ir.Table:
-    """Add ``claim_kind``, ``service_category_1`` and ``service_category_2`` named by ``category_id``."""
+    """Add ``claim_kind``, ``service_category_1`` and ``service_category_2`` named by ``category_id``.
+
+    Each name is an element of a constant list indexed by the id: a ``CASE`` over the 52 ids took 2.5 times as
+    long (17.7M spend rows at 630k persons)."""
     names = service_categories()
-    return table.mutate(**{column: table.category_id.cases(*[(i, name[level]) for i, name in enumerate(names)],
-                                                          else_=ibis.null("string"))
+    return table.mutate(**{column: ibis.literal([name[level] for name in names], type="array<string>")[
+                               table.category_id]
                            for level, column in enumerate(("claim_kind", "service_category_1",
                                                            "service_category_2"))})
 
