@@ -60,7 +60,10 @@ def test_member_month_weighted_tcoc_and_partial_months(run):
     d_m, d_c = rows[(2020, "medicare", "all")], rows[(2020, "commercial", "all")]
     assert (d_m["tcoc"], d_m["member_months"], d_m["tcoc_pmpm"]) == (Decimal("80.00"), 0.5, 160.0)
     assert d_c["tcoc"] == Decimal("80.00")
-    assert rows[(2020, "all_payer", "all")]["tcoc"] == Decimal("160.00")
+    # D is one person in all-payer 2020, though a row under each payer type (one under each of them).
+    assert (rows[(2020, "all_payer", "all")]["tcoc"], rows[(2020, "all_payer", "all")]["persons"]) == (
+        Decimal("160.00"), 1)
+    assert d_m["persons"] == d_c["persons"] == 1
 
 
 def test_own_payer_spend_for_the_medicare_series(run):
