@@ -176,11 +176,19 @@ def medical_paid_by_tin(medical_claim: ir.Table, paid_through: ir.DateValue, yea
     return paid_by_tin(medical_lines(medical_claim), paid_through, year)
 
 
+def _category_flag(table: ir.Table, flags: list[bool]) -> ir.BooleanValue:
+    """Whether each row's category is flagged: an element of a constant list indexed by ``category_id``. A long
+    ``IN`` list of ids becomes a join in DuckDB, and a filter holding a join made a shared input of two branches
+    be stored first (630k persons: ``cost_person_years`` 3.9 s -> 6.0 s)."""
+    return ibis.literal(flags, type="array<boolean>")[table.category_id]
+
+
 def is_target_service(lines: ir.Table, services: FinancialTargetServices) -> ir.BooleanValue:
-    keep = lines.service_category_1.isin(services.include_categories)
-    if services.exclude_subcategories:
-        keep = keep & ~lines.service_category_2.isin(services.exclude_subcategories)
-    return keep
+    """Whether a line's category counts in the financial target: an included level-1 category whose level-2
+    category is not excluded."""
+    excluded = set(services.exclude_subcategories or ())
+    return _category_flag(lines, [level_1 in services.include_categories and level_2 not in excluded
+                                  for _, level_1, level_2 in service_categories()])
 
 
 def claim_payer_types(keys: ir.Table, enrollment: ir.Table) -> ir.Table:
@@ -198,7 +206,8 @@ def completion_lines(lines: ir.Table, services: FinancialTargetServices) -> ir.T
     """Stored lines named again (:func:`with_categories`) and kept to the included level-1 categories: what the
     completion triangles count."""
     named = with_categories(lines)
-    return named.filter(named.service_category_1.isin(services.include_categories))
+    return named.filter(_category_flag(named, [level_1 in services.include_categories
+                                               for _, level_1, _ in service_categories()]))
 
 
 def payer_types(enrollment: ir.Table) -> ir.Table:
@@ -263,10 +272,11 @@ def spend_columns(spend: ir.Table, services: FinancialTargetServices | None = No
     """:func:`spend_grain` with year, month, claim kind, category names and whether the services count
     (``financial_target``, per ``services``): computed where read, not stored."""
     named = with_categories(spend)
-    out = named.select("person_id", "payer", "payer_type", "enrolled", "month_index", "claim_kind",
-                       "service_category_1", "service_category_2", "allowed_amount", "paid_amount", "lines")
-    return out.mutate(year=(out.month_index // 12).cast("int64"), month=(out.month_index % 12 + 1).cast("int64"),
-                      financial_target=is_target_service(out, services or FinancialTargetServices()))
+    return named.select("person_id", "payer", "payer_type", "enrolled", "month_index", "claim_kind",
+                        "service_category_1", "service_category_2", "allowed_amount", "paid_amount", "lines",
+                        year=(named.month_index // 12).cast("int64"),
+                        month=(named.month_index % 12 + 1).cast("int64"),
+                        financial_target=is_target_service(named, services or FinancialTargetServices()))
 
 
 def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTargetServices | None = None,
