@@ -79,3 +79,29 @@ def test_historical_benchmark_weights_and_regional_blend():
     assert row["base_years"] == "2016,2017,2018"
     assert (row["base_pmpm"], row["regional_pmpm"]) == (D("95.00"), D("90.00"))
     assert (row["trended_pmpm"], row["expected_pmpm"]) == (D("98.11"), D("98.11"))
+
+
+def test_claims_by_person_month_keeps_every_key(backend, make_context):
+    """Month, payer type and level-1 category are grouped as one integer and named again: a type outside the
+    contract's list keeps its text, a missing type stays missing, and non-target spend is left out."""
+    from allpayer.compute.expected_cost import claims_by_person_month
+    from allpayer.compute.spending import category_id
+    from tests.cost_builders import runner
+
+    office = category_id("medical", "professional", "office_visit")
+    inpatient = category_id("medical", "inpatient", "acute_inpatient")
+    rows = [("A", mi(2019, 1), "medicare", office, True, "10.00"), ("A", mi(2019, 1), "medicare", office, True, "5.00"),
+            ("A", mi(2019, 1), "medicare", inpatient, True, "100.00"),
+            ("A", mi(2019, 2), "tricare", office, True, "7.00"), ("B", mi(2019, 12), None, office, True, "3.00"),
+            ("B", mi(2019, 12), "medicaid", office, False, "99.00")]
+    spend = ibis.memtable(pa.table({
+        "person_id": [r[0] for r in rows], "month_index": pa.array([r[1] for r in rows], pa.int64()),
+        "payer_type": [r[2] for r in rows], "category_id": pa.array([r[3] for r in rows], pa.int16()),
+        "financial_target": [r[4] for r in rows], "paid_completed": pa.array([D(r[5]) for r in rows], MONEY)}))
+    out = runner(backend, make_context)(claims_by_person_month(spend))
+    got = sorted((r["person_id"], r["month_index"], r["year"], r["payer_type"] or "", r["service_category_1"],
+                  r["paid"]) for r in out)
+    assert got == [("A", mi(2019, 1), 2019, "medicare", "inpatient", D("100.00")),
+                   ("A", mi(2019, 1), 2019, "medicare", "professional", D("15.00")),
+                   ("A", mi(2019, 2), 2019, "tricare", "professional", D("7.00")),
+                   ("B", mi(2019, 12), 2019, "", "professional", D("3.00"))]

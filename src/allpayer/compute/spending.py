@@ -176,6 +176,18 @@ def medical_paid_by_tin(medical_claim: ir.Table, paid_through: ir.DateValue, yea
     return paid_by_tin(medical_lines(medical_claim), paid_through, year)
 
 
+def level_1_categories() -> list[str]:
+    """The level-1 service categories, sorted: :func:`level_1_number` indexes this list."""
+    return sorted({level_1 for _, level_1, _ in service_categories()})
+
+
+def level_1_number(table: ir.Table) -> ir.IntegerValue:
+    """Each row's level-1 category as its place in :func:`level_1_categories`, from ``category_id``."""
+    levels = level_1_categories()
+    return ibis.literal([levels.index(level_1) for _, level_1, _ in service_categories()],
+                        type="array<int16>")[table.category_id]
+
+
 def _category_flag(table: ir.Table, flags: list[bool]) -> ir.BooleanValue:
     """Whether each row's category is flagged: an element of a constant list indexed by ``category_id``. A long
     ``IN`` list of ids becomes a join in DuckDB, and a filter holding a join made a shared input of two branches
@@ -269,10 +281,10 @@ def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValu
 
 
 def spend_columns(spend: ir.Table, services: FinancialTargetServices | None = None) -> ir.Table:
-    """:func:`spend_grain` with year, month, claim kind, category names and whether the services count
-    (``financial_target``, per ``services``): computed where read, not stored."""
+    """:func:`spend_grain` with year, month, claim kind, category names (beside ``category_id``) and whether the
+    services count (``financial_target``, per ``services``): computed where read, not stored."""
     named = with_categories(spend)
-    return named.select("person_id", "payer", "payer_type", "enrolled", "month_index", "claim_kind",
+    return named.select("person_id", "payer", "payer_type", "enrolled", "month_index", "category_id", "claim_kind",
                         "service_category_1", "service_category_2", "allowed_amount", "paid_amount", "lines",
                         year=(named.month_index // 12).cast("int64"),
                         month=(named.month_index % 12 + 1).cast("int64"),
@@ -282,7 +294,7 @@ def spend_columns(spend: ir.Table, services: FinancialTargetServices | None = No
 def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTargetServices | None = None,
                    paid_through: ir.DateValue | None = None) -> ir.Table:
     """Spend per person, incurred month, payer and service category (:func:`spend_grain` with
-    :func:`spend_columns`): person_id, payer, payer_type (the claim's), enrolled, month_index, claim_kind,
+    :func:`spend_columns`): person_id, payer, payer_type (the claim's), enrolled, month_index, category_id, claim_kind,
     service_category_1, service_category_2, allowed_amount, paid_amount, lines, year, month, financial_target."""
     return spend_columns(spend_grain(lines, enrollment, paid_through), services)
 
