@@ -87,6 +87,11 @@ def test_status_met_and_no_target():
     summary = {r["scope"]: r["status"] for r in scale(low, result.months, primary, [2019])["scale_target"]
                .to_pyarrow().to_pylist()}
     assert summary == {"all_payer": "met", "medicare": "met"}  # 37.5% >= 30%, 50% >= 50%
+    # 2022 has a target but no enrollment: no eligible resident, so no share to judge.
+    later = pack(*PACK.programs.values(), targets={2019: (0.30, 0.50), 2022: (0.70, 0.90)})
+    rows = scale(later, result.months, primary, [2019, 2022])["scale_target"].to_pyarrow().to_pylist()
+    assert {(r["year"], r["scope"]): (r["denominator"], r["pct"], r["status"]) for r in rows if r["year"] == 2022} \
+        == {(2022, "all_payer"): (0, None, "no data"), (2022, "medicare"): (0, None, "no data")}
     none = pack(*PACK.programs.values())
     statuses = {r["status"] for r in scale(none, result.months, primary, [2019])["scale_target"]
                 .to_pyarrow().to_pylist()}

@@ -5,7 +5,8 @@ a scale-target program, as of the measurement month of each performance year.
   types (all-payer or Medicare scope) and whose primary plan is not excluded (e.g. limited-benefit Medicaid).
 - Numerator: persons of the denominator with an attributed month, in that measurement month, in a program
   with ``scale_target: true`` (Medicare scope: programs whose ``payer_scope`` is medicare).
-- Status: ``met`` when the share reaches the year's target, ``missed`` otherwise, ``no target`` without one.
+- Status: ``met`` when the share reaches the year's target, ``missed`` otherwise, ``no target`` without one,
+  ``no data`` when the year has no eligible resident (no enrollment for it).
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def scale(pack: Pack, months: ir.Table, primary: ir.Table, years: Iterable[int])
     summary = _targets(pack, years).left_join(totals, ["year", "scope"])
     n, dd = summary.numerator.fill_null(0), summary.denominator.fill_null(0)
     pct = ibis.ifelse(dd > 0, n.cast("float64") / dd.cast("float64"), ibis.null("float64"))
-    status = ibis.cases((summary.target.isnull(), "no target"), (pct >= summary.target, "met"), else_="missed")
+    # A year with no eligible resident (no enrollment data for it yet) has no share to judge, not a missed one.
+    status = ibis.cases((dd == 0, "no data"), (summary.target.isnull(), "no target"), (pct >= summary.target, "met"),
+                        else_="missed")
     summary = summary.select("year", "scope", numerator=n, denominator=dd, pct=pct.round(6),
                              target=summary.target, status=status)
     return {"scale_target": summary, "scale_breakdown": _breakdown(pack, flagged, num, den, years)}
