@@ -142,7 +142,8 @@ def coverage_ranges(member_months: ir.Table) -> ir.Table:
     gap = ibis.ifelse(g.last_month - g.first_month + 1 == g._months, 0, 1)
     g = g.mutate(gapless=gap == 0, _gaps=gap.max().over(ibis.window(group_by=[g.person_id, g.year])))
     # A number per range, in a fixed order, so spend is grouped on one integer: on the person, year and payer
-    # type the grouping of 27M spend rows took twice as long.
+    # type the grouping of 27M spend rows took twice as long, and on the person and a number within the person
+    # (no window over the whole table, which Spark runs in one task) 1.3-2 s longer at 630k persons x 6 years.
     number = ibis.row_number().over(ibis.window(order_by=[g.person_id, g.year, g.payer_type]))
     return g.select("person_id", "year", "payer_type", "member_months", "first_month", "last_month",
                     "gapless", simple_year=g._gaps == 0, range_id=number)
