@@ -9,6 +9,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from allpayer.compute.native import quotient
+
 FIRST_YEAR, LAST_YEAR = 1990, 2040
 
 
@@ -28,3 +30,8 @@ def months(first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> ir.Table
 
 def month_index(date: ir.DateValue) -> ir.IntegerValue:
     return date.year().cast("int64") * 12 + date.month().cast("int64") - 1
+
+
+def year_of(month: ir.IntegerValue) -> ir.IntegerValue:
+    """The year of a month index, divided exactly (:func:`allpayer.compute.native.quotient`)."""
+    return quotient(month, 12).cast("int64")

@@ -24,6 +24,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from allpayer.compute.calendar import year_of
 from allpayer.compute.native import quotient
 from allpayer.compute.spending import level_1_categories, level_1_number
 from allpayer.config.models import PAYER_TYPES, Program
@@ -74,7 +75,7 @@ def claims_by_person_month(spend: ir.Table) -> ir.Table:
     type_at = (quotient(g._cell, len(levels)) % (unknown + 1)).cast("int32")  # Spark indexes lists by INT
     named_type = ibis.literal([*types, None], type="array<string>")[type_at]
     level_at = (g._cell % len(levels)).cast("int32")
-    return g.select("person_id", month_index=month, year=quotient(month, 12),
+    return g.select("person_id", month_index=month, year=year_of(month),
                     payer_type=ibis.coalesce(g._other, named_type),
                     service_category_1=ibis.literal(levels, type="array<string>")[level_at], paid=g.paid)
 

@@ -108,14 +108,18 @@ def categorize(table: ir.Table, claim_type: ir.StringValue, claim_kind: str) -> 
     return marked.mutate(category_id=coded).drop(*upper)
 
 
-def with_categories(table: ir.Table) -> ir.Table:
-    """Add ``claim_kind``, ``service_category_1`` and ``service_category_2`` named by ``category_id``.
+def by_category(table: ir.Table, values: list, element_type: str) -> ir.Value:
+    """Each row's element of ``values`` (one per :func:`service_categories` entry), found by its ``category_id``:
+    a constant list indexed by the id. A ``CASE`` over the 52 ids took 2.5 times as long (17.7M spend rows at 630k
+    persons), and a long ``IN`` list of ids becomes a join in DuckDB, after which a filter's input that two
+    branches read is stored first (``cost_person_years`` 3.9 s -> 6.0 s)."""
+    return ibis.literal(values, type=f"array<{element_type}>")[table.category_id]
 
-    Each name is an element of a constant list indexed by the id: a ``CASE`` over the 52 ids took 2.5 times as
-    long (17.7M spend rows at 630k persons)."""
+
+def with_categories(table: ir.Table) -> ir.Table:
+    """Add ``claim_kind``, ``service_category_1`` and ``service_category_2`` named by ``category_id``."""
     names = service_categories()
-    return table.mutate(**{column: ibis.literal([name[level] for name in names], type="array<string>")[
-                               table.category_id]
+    return table.mutate(**{column: by_category(table, [name[level] for name in names], "string")
                            for level, column in enumerate(("claim_kind", "service_category_1",
                                                            "service_category_2"))})
 
@@ -184,23 +188,15 @@ def level_1_categories() -> list[str]:
 def level_1_number(table: ir.Table) -> ir.IntegerValue:
     """Each row's level-1 category as its place in :func:`level_1_categories`, from ``category_id``."""
     levels = level_1_categories()
-    return ibis.literal([levels.index(level_1) for _, level_1, _ in service_categories()],
-                        type="array<int16>")[table.category_id]
-
-
-def _category_flag(table: ir.Table, flags: list[bool]) -> ir.BooleanValue:
-    """Whether each row's category is flagged: an element of a constant list indexed by ``category_id``. A long
-    ``IN`` list of ids becomes a join in DuckDB, and a filter holding a join made a shared input of two branches
-    be stored first (630k persons: ``cost_person_years`` 3.9 s -> 6.0 s)."""
-    return ibis.literal(flags, type="array<boolean>")[table.category_id]
+    return by_category(table, [levels.index(level_1) for _, level_1, _ in service_categories()], "int16")
 
 
 def is_target_service(lines: ir.Table, services: FinancialTargetServices) -> ir.BooleanValue:
     """Whether a line's category counts in the financial target: an included level-1 category whose level-2
     category is not excluded."""
     excluded = set(services.exclude_subcategories or ())
-    return _category_flag(lines, [level_1 in services.include_categories and level_2 not in excluded
-                                  for _, level_1, level_2 in service_categories()])
+    return by_category(lines, [level_1 in services.include_categories and level_2 not in excluded
+                               for _, level_1, level_2 in service_categories()], "boolean")
 
 
 def claim_payer_types(keys: ir.Table, enrollment: ir.Table) -> ir.Table:
@@ -218,8 +214,8 @@ def completion_lines(lines: ir.Table, services: FinancialTargetServices) -> ir.T
     """Stored lines named again (:func:`with_categories`) and kept to the included level-1 categories: what the
     completion triangles count."""
     named = with_categories(lines)
-    return named.filter(_category_flag(named, [level_1 in services.include_categories
-                                               for _, level_1, _ in service_categories()]))
+    return named.filter(by_category(named, [level_1 in services.include_categories
+                                            for _, level_1, _ in service_categories()], "boolean"))
 
 
 def payer_types(enrollment: ir.Table) -> ir.Table:

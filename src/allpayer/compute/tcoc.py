@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from allpayer.compute.native import quotient
+from allpayer.compute.calendar import year_of
 from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import CostSettings
 
@@ -109,8 +109,8 @@ def unenrolled_spend(spend: ir.Table, member_months: ir.Table, one_row_per_month
     s = spend.filter(spend.financial_target)
     if one_row_per_month:
         ranges = ranges if ranges is not None else coverage_ranges(member_months)
-        simple = ranges.filter(ranges.simple_year)
-        s = s.mutate(_year=_year_of(s.month_index))
+        simple = ranges.filter(_stands_for(ranges, own_payer_only=False))
+        s = s.mutate(_year=year_of(s.month_index))
         s = s.anti_join(simple, [s.person_id == simple.person_id, s._year == simple.year,
                                  s.month_index.between(simple.first_month, simple.last_month)])
         member_months = _rest_of_years(member_months, ranges)
@@ -120,10 +120,6 @@ def unenrolled_spend(spend: ir.Table, member_months: ir.Table, one_row_per_month
     return orphan.group_by(["year", "payer_type"]).aggregate(
         persons=orphan.person_id.nunique().cast("int64"), allowed=orphan.allowed_amount.sum().cast(MONEY),
         paid=orphan.paid_amount.sum().cast(MONEY), lines=orphan.lines.sum().cast("int64"))
-
-
-def _year_of(month: ir.IntegerValue) -> ir.IntegerValue:
-    return quotient(month, 12).cast("int64")
 
 
 def coverage_ranges(member_months: ir.Table) -> ir.Table:
@@ -136,7 +132,7 @@ def coverage_ranges(member_months: ir.Table) -> ir.Table:
     are simple, so spend meets a few million person-year rows instead of every member month (at 630k persons x 6
     years the month-level join and groupings spilled: 36 s)."""
     mm = member_months
-    g = mm.group_by(["person_id", _year_of(mm.month_index).name("year"), "payer_type"]).aggregate(
+    g = mm.group_by(["person_id", year_of(mm.month_index).name("year"), "payer_type"]).aggregate(
         member_months=mm.weight.cast("float64").sum(), first_month=mm.month_index.min(),
         last_month=mm.month_index.max(), _months=mm.count())
     gap = ibis.ifelse(g.last_month - g.first_month + 1 == g._months, 0, 1)
@@ -149,14 +145,19 @@ def coverage_ranges(member_months: ir.Table) -> ir.Table:
                     "gapless", simple_year=g._gaps == 0, range_id=number)
 
 
+def _stands_for(ranges: ir.Table, own_payer_only: bool) -> ir.BooleanValue:
+    """Whether a range stands for its member months: its year is simple, or with ``own_payer_only`` (joined on the
+    payer type too) the range itself is gapless."""
+    return ranges.gapless if own_payer_only else ranges.simple_year
+
+
 def _rest_of_years(table: ir.Table, ranges: ir.Table, own_payer_only: bool = False) -> ir.Table:
     """The rows of ``table`` (member months or spend, by ``person_id``, ``month_index`` and ``payer_type``) in the
     years :func:`coverage_ranges` cannot stand for: years with a gap, or with ``own_payer_only`` payer types with
     a gap."""
-    flag = "gapless" if own_payer_only else "simple_year"
     keys = ["person_id", "year", "payer_type"] if own_payer_only else ["person_id", "year"]
-    rest = ranges.filter(~ranges[flag]).select(*keys).distinct()
-    on = [table.person_id == rest.person_id, _year_of(table.month_index) == rest.year]
+    rest = ranges.filter(~_stands_for(ranges, own_payer_only)).select(*keys).distinct()
+    on = [table.person_id == rest.person_id, year_of(table.month_index) == rest.year]
     return table.semi_join(rest, [*on, table.payer_type == rest.payer_type] if own_payer_only else on)
 
 
@@ -169,16 +170,15 @@ def spend_person_years(spend: ir.Table, member_months: ir.Table, completion: ir.
     if not (own_payer_only or one_row_per_month):
         return person_years(person_months(spend, member_months, completion))
     ranges = ranges if ranges is not None else coverage_ranges(member_months)
-    flag = "gapless" if own_payer_only else "simple_year"
-    r = ranges.filter(ranges[flag]).select(_pid="person_id", _y="year", _type="payer_type",
-                                           _first="first_month", _last="last_month", _range="range_id")
+    years = ranges.filter(_stands_for(ranges, own_payer_only))
+    r = years.select(_pid="person_id", _y="year", _type="payer_type", _first="first_month", _last="last_month",
+                     _range="range_id")
     s = completed_spend(spend, completion)
-    s = s.mutate(_year=_year_of(s.month_index))
+    s = s.mutate(_year=year_of(s.month_index))
     on = [s.person_id == r._pid, s._year == r._y, s.month_index.between(r._first, r._last)]
     j = s.join(r, [*on, s.payer_type == r._type] if own_payer_only else on)
     sums = j.group_by("_range").aggregate(
         **{m: j[c].sum().cast(MONEY) for m, c in zip(MEASURES, SPEND_COLUMNS, strict=True)})
-    years = ranges.filter(ranges[flag])
     fast = years.left_join(sums, years.range_id == sums._range)
     zero = ibis.literal(0).cast(MONEY)
     fast = fast.select("person_id", "year", "payer_type", "member_months",
