@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from allpayer.compute.final_action import final_action
 from allpayer.compute.risk_hcc import age_band, raw_scores
+from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import RiskSettings
 
 DIAGNOSIS_POSITIONS = 25
@@ -80,10 +81,11 @@ def blend_table(settings: RiskSettings) -> ir.Table:
     }))
 
 
-def hcc_scores(demographics: ir.Table, diagnoses: ir.Table, settings: RiskSettings) -> ir.Table:
+def hcc_scores(demographics: ir.Table, diagnoses: ir.Table, settings: RiskSettings,
+               stage: Stage = lazy) -> ir.Table:
     """(person_id, year, raw_v24, raw_v28, risk_score, model) with the payment-year blend applied."""
-    v24 = raw_scores(demographics, diagnoses, "V24").rename(raw_v24="raw_score", hcc_count_v24="hcc_count")
-    v28 = raw_scores(demographics, diagnoses, "V28").select(_p="person_id", _y="year", raw_v28="raw_score")
+    v24 = raw_scores(demographics, diagnoses, "V24", stage).rename(raw_v24="raw_score", hcc_count_v24="hcc_count")
+    v28 = raw_scores(demographics, diagnoses, "V28", stage).select(_p="person_id", _y="year", raw_v28="raw_score")
     j = v24.join(v28, [v24.person_id == v28._p, v24.year == v28._y]).drop("_p", "_y")
     b = blend_table(settings)
     j = j.join(b, "year")
@@ -121,11 +123,15 @@ def age_sex_scores(person_years: ir.Table, person: ir.Table, factors: ir.Table) 
 
 
 def risk_scores(person_years: ir.Table, person: ir.Table, enrollment: ir.Table, member_months: ir.Table,
-                diagnoses: ir.Table, settings: RiskSettings) -> ir.Table:
+                diagnoses: ir.Table, settings: RiskSettings, stage: Stage = lazy) -> ir.Table:
     """One score per person-year: CMS-HCC if the person has member months in ``hcc_payer_types`` that year,
-    else the age/sex factor of the person's (first) payer type. Columns: person_id, year, model, risk_score."""
-    demo = medicare_demographics(person, enrollment, member_months, settings.hcc_payer_types)
-    hcc = hcc_scores(demo, diagnoses, settings).select("person_id", "year", "model", "risk_score")
+    else the age/sex factor of the person's (first) payer type. Columns: person_id, year, model, risk_score.
+    ``stage`` may store the demographics, condition categories and HCC scores once: each is read several
+    times."""
+    demo = stage("risk_demographics", medicare_demographics(person, enrollment, member_months,
+                                                            settings.hcc_payer_types))
+    hcc = stage("risk_hcc", hcc_scores(demo, diagnoses, settings, stage).select("person_id", "year", "model",
+                                                                                "risk_score"))
     ref_year = settings.demographic_reference_year or person_years.year.min().execute()
     factors = demographic_factors(person_years, person, int(ref_year))
     others = person_years.anti_join(hcc, ["person_id", "year"])

@@ -362,7 +362,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
         # Stored once (each model version reads them), and only for the person-years CMS-HCC scores.
         scored = hcc_person_years(member_months, settings.risk.hcc_payer_types)
         dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset, scored))
-        risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk))
+        risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk, keep))
         out["risk_score"] = risk
     out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk, stage=keep)
     medicare_mm = member_months.filter(member_months.payer_type.isin(settings.medicare_payer_types))
