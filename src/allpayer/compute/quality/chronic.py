@@ -14,9 +14,10 @@ HBA1C_LEVELS = {"hba1c_below_7": 1, "hba1c_7_to_8": 2, "hba1c_8_to_9": 3, "hba1c
 POOR = 4
 
 
-def _dx_this_or_prior_year(facts: ClaimFacts, value_set: str) -> ir.Table:
-    """(person_id, year, service_date): each diagnosis date counted in its year and the year after."""
-    d = facts.dates(value_set)
+def _dx_this_or_prior_year(facts: ClaimFacts, value_set: str, persons: ir.Table) -> ir.Table:
+    """(person_id, year, service_date): each diagnosis date of ``persons`` (person_id) counted in its year and
+    the year after. Kept to the measured persons first: diagnosis dates cover everyone."""
+    d = facts.dates(value_set).semi_join(persons, "person_id")
     this = d.select("person_id", "service_date", year=d.service_date.year().cast("int64"))
     return this.union(this.mutate(year=this.year + 1), distinct=True)
 
@@ -33,8 +34,9 @@ def hba1c_poor_control(m: Measure, pop: ir.Table, facts: ClaimFacts) -> ir.Table
     """Persons 18-75 with a diabetes diagnosis in the year or the year before. Numerator (lower is better): the
     most recent HbA1c result code of the year is > 9% (3046F; several codes that day: the lowest counts), or
     no result code in the year. Excluded: hospice."""
-    dx = _dx_this_or_prior_year(facts, "diabetes_dx").select("person_id", "year").distinct()
-    denominator = in_ages(pop, m.min_age, m.max_age).semi_join(dx, ["person_id", "year"])
+    ages = in_ages(pop, m.min_age, m.max_age)
+    dx = _dx_this_or_prior_year(facts, "diabetes_dx", ages).select("person_id", "year").distinct()
+    denominator = ages.semi_join(dx, ["person_id", "year"])
     t = facts.tagged_any(list(HBA1C_LEVELS))
     t = t.mutate(level=t.value_set.cases(*HBA1C_LEVELS.items(), else_=POOR))
     last = _latest_per_year(t).group_by(["person_id", "year"]).aggregate(best=lambda x: x.level.min())
@@ -47,9 +49,10 @@ def controlling_blood_pressure(m: Measure, pop: ir.Table, facts: ClaimFacts) -> 
     """Persons 18-85 with hypertension diagnosed on two or more dates in the year and the year before.
     Numerator: on the latest date of the year with both a systolic and a diastolic result code, the lowest
     reading is < 140 (3074F/3075F) and < 90 (3078F/3079F). Excluded: hospice, ESRD (diagnosed by year end)."""
-    dx = _dx_this_or_prior_year(facts, "hypertension_dx")
+    ages = in_ages(pop, m.min_age, m.max_age)
+    dx = _dx_this_or_prior_year(facts, "hypertension_dx", ages)
     twice = dx.group_by(["person_id", "year"]).aggregate(n=dx.service_date.nunique())
-    denominator = in_ages(pop, m.min_age, m.max_age).semi_join(twice.filter(twice.n >= 2), ["person_id", "year"])
+    denominator = ages.semi_join(twice.filter(twice.n >= 2), ["person_id", "year"])
     t = facts.tagged_any(["systolic_controlled", "systolic_uncontrolled", "diastolic_controlled",
                           "diastolic_uncontrolled"])
     days = t.group_by(["person_id", "service_date"]).aggregate(
@@ -57,8 +60,10 @@ def controlling_blood_pressure(m: Measure, pop: ir.Table, facts: ClaimFacts) -> 
         sys_ok=(t.value_set == "systolic_controlled").any(), dia_ok=(t.value_set == "diastolic_controlled").any())
     last = _latest_per_year(days.filter(days.has_sys & days.has_dia))
     controlled = last.filter(last.sys_ok & last.dia_ok).select("person_id", "year")
+    # Flagged on the age band, not the denominator: the flags only mark the denominator's units, and a second
+    # reading of the denominator counted the diagnosis dates again.
     esrd = facts.dates("esrd_dx")
-    esrd = denominator.join(esrd, "person_id")
+    esrd = ages.join(esrd, "person_id")
     esrd = esrd.filter(esrd.service_date.year() <= esrd.year).select("person_id", "year")
     return person_frame(m.id, denominator, controlled, [hospice(facts), esrd])
 
