@@ -134,7 +134,7 @@ class Context:
         return {
             "member_month": coverage,
             "primary_payer_month": primary_payer_months(enrollment, person, pk.payer_hierarchy,
-                                                        pk.member_months.convention, residents, coverage),
+                                                        pk.member_months.convention, residents, coverage, keep),
         }
 
     def attribute(self, pack: str | Path = "vermont", years: list[int] | None = None,

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from allpayer.compute.calendar import month_index
+from allpayer.compute.stage import Stage, lazy
 
 COVERAGE_KEYS = ("person_id", "payer", "payer_type", "plan", "group_id")
 CONVENTIONS = ("any_day", "partial")
@@ -170,14 +171,16 @@ def overlapping_persons(enrollment: ir.Table, person: ir.Table | None = None) ->
 
 def primary_payer_months(enrollment: ir.Table, person: ir.Table, hierarchy: Sequence[str],
                          convention: str = "any_day", residents: ir.Table | None = None,
-                         coverage: ir.Table | None = None) -> ir.Table:
+                         coverage: ir.Table | None = None, stage: Stage = lazy) -> ir.Table:
     """Statewide member months: person × month with the primary payer, the person's ``member_month``
     (union of all coverage that month under ``convention``), ``resident`` and ``hsa``.
 
     ``coverage`` is :func:`member_months` of the same inputs (either convention), if already at hand. Only
-    persons with overlapping coverage go through the per-month pick; the rest take their one coverage."""
+    persons with overlapping coverage go through the per-month pick; the rest take their one coverage.
+    ``stage`` may store those persons once: three parts of the plan read them, and inlined each ordered every
+    enrollment span twice again."""
     coverage = coverage if coverage is not None else member_months(enrollment, person, convention)
-    multi = overlapping_persons(enrollment, person)
+    multi = stage("overlapping_persons", overlapping_persons(enrollment, person))
     single = coverage.anti_join(multi, "person_id")
     mm_single = (ibis.literal(1.0) if convention == "any_day"
                  else single.days_covered.cast("float64") / days_in_month(single.month_index).cast("float64"))
