@@ -45,11 +45,12 @@ class QualityRunner:
     def stage(self, name: str, expr: ibis.Table) -> ibis.Table:
         return self.ctx.warehouse.materialize(name, expr)
 
-    def facts(self, claims: list[dict], drugs: list[dict] = ()) -> ClaimFacts:
-        """Tagged claims, read from stored tables as a workspace's are (Spark re-plans an in-memory table in each
-        of the code union's branches: three times slower)."""
+    def facts(self, claims: list[dict], drugs: list[dict] = (), persons: ibis.Table | None = None) -> ClaimFacts:
+        """Tagged claims (of ``persons`` when given), read from stored tables as a workspace's are (Spark re-plans
+        an in-memory table in each of the code union's branches: three times slower)."""
         fills = self.stage("pharmacy_claim", pharmacy(list(drugs))) if drugs else None
-        return claim_facts(self.stage("medical_claim", medical(claims)), fills, value_sets(), self.stage)
+        return claim_facts(self.stage("medical_claim", medical(claims)), fills, value_sets(), self.stage,
+                           persons=persons)
 
     def population(self, people: list[dict], months: dict[str, range] | None = None) -> ibis.Table:
         return self.stage("pop", population(attribution_month([p["person_id"] for p in people], months=months),
@@ -59,7 +60,9 @@ class QualityRunner:
               months: dict[str, range] | None = None) -> ibis.Table:
         """The measure frame of ``measure_id`` (Vermont registry settings) for persons attributed in 2019."""
         m = REGISTRY.measure(measure_id)
-        return METHODS[m.method](m, self.population(people, months), self.facts(claims, drugs))
+        pop = self.population(people, months)
+        # Tagged for the population only, as run_quality tags them
+        return METHODS[m.method](m, pop, self.facts(claims, drugs, pop.select("person_id").distinct()))
 
 
 def quality_runner(backend: str, make_context: Callable[..., Context]) -> QualityRunner:

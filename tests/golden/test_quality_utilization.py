@@ -3,6 +3,7 @@ Runs on DuckDB and PySpark."""
 
 from __future__ import annotations
 
+import ibis
 import pytest
 
 from allpayer.compute.quality.results import aggregate, registry_table
@@ -56,3 +57,17 @@ def test_readmission_30(run):
                    ("B", "2019-05-03"): (0.0, False), ("B", "2019-06-06"): (0.0, False),
                    ("C", "2019-07-01"): (0.0, True), ("D", "2019-08-01"): (0.0, True),
                    ("D", "2019-08-05"): (0.0, False), ("E", "2019-09-03"): (0.0, True)}
+
+
+def test_claim_facts_keep_to_the_measured_persons_final_action(run):
+    # A is measured: ED claim a1 counts; a2 was reversed by a2r (filed later), so the family drops out; stay a3's
+    #   header is kept. B is not measured: neither its ED claim b1 nor its stay b2 is tagged or kept.
+    claims = [ed("a1", "A", "2019-02-01"), ed("a2", "A", "2019-03-01", file_date="2019-03-10"),
+              ed("a2r", "A", "2019-03-01", status="reversal", original="a2", file_date="2019-04-10"),
+              stay("a3", "A", "2019-06-01", "2019-06-04"), ed("b1", "B", "2019-02-01"),
+              stay("b2", "B", "2019-06-01", "2019-06-04")]
+    measured = run.stage("measured", ibis.memtable({"person_id": ["A"]}))
+    facts = run.facts(claims, persons=measured)
+    assert sorted(r["claim_id"] for r in run(facts.tagged("ed_visit"))) == ["a1"]
+    assert {r["person_id"] for r in run(facts.tags)} == {"A"}
+    assert [r["claim_id"] for r in run(facts.claims)] == ["a3"]

@@ -106,7 +106,8 @@ def run_quality(pack: Pack, settings: QualitySettings, inputs: QualityInputs, ye
         pop = pop.filter(pop.program_id.isin(programs))
     pop = keep("q_population", pop)
     facts = claim_facts(inputs.medical_claim, inputs.pharmacy_claim, value_sets(settings.value_sets), keep,
-                        inputs.medical_superseded, inputs.pharmacy_superseded)
+                        inputs.medical_superseded, inputs.pharmacy_superseded,
+                        persons=pop.select("person_id").distinct())
     registry = registry_table(settings)
     frames = measure_frames(pack, settings, pop, facts, keep)
     results = aggregate(frames, registry)
