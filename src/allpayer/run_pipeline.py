@@ -29,7 +29,7 @@ from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
 from allpayer.config.cost import CostSettings
 from allpayer.config.loader import load_pack, pack_path
 from allpayer.fingerprint import input_fingerprints
-from allpayer.intake.superseded import final_claims
+from allpayer.intake.superseded import final_claims, stored_superseded
 from allpayer.runs import Run, runs_folder, write_run
 from allpayer.warehouse import Warehouse
 
@@ -46,12 +46,16 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     pharmacy = final_claims(warehouse, "pharmacy_claim") if has("pharmacy_claim") else None
     enrollment = warehouse.table("enrollment")
     reused = cost_basis.reusable_spend(warehouse, as_of)
+    attribution_month = warehouse.table("attribution_month")
+    # The network split reads the spend of the year's attributed persons only: a third of the persons at 630k
+    attributed = attribution_month.filter(attribution_month.year == year).select("person_id").distinct()
     if reused is not None:
         published, basis = reused
         # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
         spend = spend_columns(published, settings.financial_target_services)
         lines = service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS)  # read only if completion is missing
-        provider = medical_paid_by_tin(medical, ibis.literal(as_of), year)
+        provider = medical_paid_by_tin(warehouse.table("medical_claim"), stored_superseded(warehouse, "medical_claim"),
+                                       ibis.literal(as_of), year, attributed)
     else:
         basis = None
         lines = warehouse.materialize("run_lines",
@@ -60,12 +64,12 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
         spend = spend_columns(warehouse.materialize("run_spend", spend_grain(lines, enrollment, ibis.literal(as_of))),
                               settings.financial_target_services)
         medical_lines = with_categories(lines).filter(lambda t: t.claim_kind == "medical")
-        provider = paid_by_tin(medical_lines, ibis.literal(as_of), year)
+        provider = paid_by_tin(medical_lines, ibis.literal(as_of), year, attributed)
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
                                                                              as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
     inputs = ProgramInputs(
-        attribution_month=warehouse.table("attribution_month"),
+        attribution_month=attribution_month,
         member_months=warehouse.materialize("run_member_months", member_months),
         claims=claims, provider_spend=warehouse.materialize("run_provider_spend", provider),
         risk=warehouse.table("risk_score") if has("risk_score") else None,

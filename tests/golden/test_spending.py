@@ -3,11 +3,14 @@ financial target services and spend outside enrollment. Runs on DuckDB and PySpa
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
+import ibis
 import pytest
 
-from allpayer.compute.spending import incurred_spend, service_lines, spend_by_category
+from allpayer.compute.final_action import superseded_versions
+from allpayer.compute.spending import incurred_spend, medical_paid_by_tin, service_lines, spend_by_category
 from tests.cost_builders import enrollment, med, medical, pharmacy, runner, rx, span
 
 
@@ -127,3 +130,26 @@ def test_spend_by_category_rolls_up(run):
     lines = service_lines(medical([med("a", "A", "2019-02-01", "10.00"), med("b", "A", "2019-07-01", "5.50")]))
     rows = run(spend_by_category(incurred_spend(lines, e)))
     assert [(r["year"], r["allowed_amount"], r["lines"]) for r in rows] == [(2019, Decimal("15.50"), 2)]
+
+
+def test_paid_by_tin_of_the_year_and_persons_after_final_action(run):
+    # Network split basis for 2019, persons A and C (B is not attributed), as of 30 June 2019:
+    # A: c1 adjusted from 100 to 120 (TIN T1) -> 120; c2 reversed -> nothing; c3 served in 2018 -> not in 2019;
+    #    c4 paid 1 July, after the paid-through date -> nothing. C: c5 in March (TIN T2) -> 30. B: c6 -> not read.
+    # With no list of superseded versions, final action is worked out from every line first.
+    claims = [med("c1", "A", "2019-03-05", "100.00", billing_tin="T1", file_date="2019-04-01"),
+              med("c1a", "A", "2019-03-05", "120.00", billing_tin="T1", status="adjustment", original="c1",
+                  file_date="2019-05-01"),
+              med("c2", "A", "2019-03-07", "80.00", billing_tin="T1", file_date="2019-04-01"),
+              med("c2r", "A", "2019-03-07", "-80.00", billing_tin="T1", status="reversal", original="c2",
+                  file_date="2019-05-01"),
+              med("c3", "A", "2018-12-31", "50.00", billing_tin="T1"),
+              med("c4", "A", "2019-06-20", "70.00", billing_tin="T1", paid_date="2019-07-01"),
+              med("c5", "C", "2019-03-01", "30.00", billing_tin="T2"), med("c6", "B", "2019-03-01", "90.00",
+                                                                          billing_tin="T1")]
+    persons = ibis.memtable({"person_id": ["A", "C"]})
+    lines = medical(claims)
+    for superseded in (superseded_versions(lines), None):
+        rows = run(medical_paid_by_tin(lines, superseded, ibis.literal(dt.date(2019, 6, 30)), 2019, persons))
+        got = sorted((r["person_id"], r["billing_tin"], r["month_index"], r["paid_amount"]) for r in rows)
+        assert got == [("A", "T1", 2019 * 12 + 2, Decimal("120.00")), ("C", "T2", 2019 * 12 + 2, Decimal("30.00"))]

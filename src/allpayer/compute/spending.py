@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from allpayer.compute.calendar import month_index
-from allpayer.compute.final_action import final_action
+from allpayer.compute.final_action import final_action, superseded_versions
 from allpayer.compute.native import quotient
 from allpayer.config.cost import FinancialTargetServices
 
@@ -167,17 +167,26 @@ def service_lines(medical_claim: ir.Table, pharmacy_claim: ir.Table | None = Non
     return with_categories(lines)
 
 
-def paid_by_tin(lines: ir.Table, paid_through: ir.DateValue, year: int) -> ir.Table:
+def paid_by_tin(lines: ir.Table, paid_through: ir.DateValue, year: int, persons: ir.Table | None = None) -> ir.Table:
     """(person_id, month_index, billing_tin, paid_amount): what was paid on or before ``paid_through`` per person,
-    incurred month of ``year`` and billing TIN (the spend basis of a savings pool's split)."""
+    incurred month of ``year`` and billing TIN (the spend basis of a savings pool's split), for ``persons``
+    (``person_id``; everyone when None)."""
     paid = lines.filter((lines.paid_on <= paid_through) & lines.incurred_month.between(year * 12, year * 12 + 11))
+    paid = paid if persons is None else paid.semi_join(persons, "person_id")
     return paid.group_by(["person_id", "billing_tin", paid.incurred_month.name("month_index")]).aggregate(
         paid_amount=paid.paid_amount.sum().cast(MONEY))
 
 
-def medical_paid_by_tin(medical_claim: ir.Table, paid_through: ir.DateValue, year: int) -> ir.Table:
-    """:func:`paid_by_tin` of the final-action medical lines (categories are not read, so not computed)."""
-    return paid_by_tin(medical_lines(medical_claim), paid_through, year)
+def medical_paid_by_tin(medical_claim: ir.Table, superseded: ir.Table | None, paid_through: ir.DateValue,
+                        year: int, persons: ir.Table | None = None) -> ir.Table:
+    """:func:`paid_by_tin` of the final-action medical lines (``medical_claim`` as loaded, less the ``superseded``
+    versions: intake's list, worked out from every line when None). The lines are kept to ``year``'s service dates
+    and to ``persons`` before final action, so its anti-join reads a fraction of them (categories are not read, so
+    not computed)."""
+    dropped = superseded if superseded is not None else superseded_versions(medical_claim)
+    c = medical_claim.filter(medical_claim.claim_start_date.year() == year)
+    c = c if persons is None else c.semi_join(persons, "person_id")
+    return paid_by_tin(medical_lines(final_action(c, dropped)), paid_through, year)
 
 
 def level_1_categories() -> list[str]:
