@@ -7,7 +7,7 @@ import ibis
 import pytest
 
 from allpayer.compute.quality.results import aggregate, registry_table
-from tests.cost_builders import person
+from tests.cost_builders import med, person
 from tests.quality_builders import REGISTRY, by_event, ed, quality_runner, stay, visit
 
 
@@ -71,3 +71,16 @@ def test_claim_facts_keep_to_the_measured_persons_final_action(run):
     assert sorted(r["claim_id"] for r in run(facts.tagged("ed_visit"))) == ["a1"]
     assert {r["person_id"] for r in run(facts.tags)} == {"A"}
     assert [r["claim_id"] for r in run(facts.claims)] == ["a3"]
+
+
+def test_codes_match_in_their_normal_form_whatever_the_stored_form(run):
+    # a1: revenue code stored as '450' (no leading zero) is ED revenue 0450; a2: diagnosis stored 'e10.9' (lower
+    # case, with a dot) falls in the diabetes prefix E10; a3: 'E10.9' and 'E109' on one line tag the claim once.
+    claims = [med("a1", "A", "2019-02-01", "10.00", claim_type="institutional", bill_type_code="131",
+                  revenue_center_code="450"),
+              med("a2", "A", "2019-03-01", "10.00", diagnosis_code_1="e10.9"),
+              med("a3", "A", "2019-04-01", "10.00", diagnosis_code_1="E10.9", diagnosis_code_2="E109")]
+    facts = run.facts(claims)
+    assert [r["claim_id"] for r in run(facts.tagged("ed_visit"))] == ["a1"]
+    diabetes = run(facts.tagged("diabetes_dx"))
+    assert sorted((r["claim_id"], r["principal"]) for r in diabetes) == [("a2", True), ("a3", False), ("a3", True)]

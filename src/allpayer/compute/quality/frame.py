@@ -12,7 +12,7 @@ both. ``rate = sum(numerator) / sum(denominator) x unit scale`` over units that 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -22,7 +22,6 @@ import pyarrow as pa
 from allpayer.compute.final_action import final_action, superseded_versions
 from allpayer.compute.risk import DIAGNOSIS_POSITIONS, age_on
 from allpayer.compute.stage import Stage, lazy
-from allpayer.refdata.quality import SYSTEMS
 
 STAY_VALUE_SET = "acute_inpatient"  # claims whose headers (admission, discharge) the measures read
 FRAME_COLUMNS = {"measure_id": "string", "program_id": "string", "year": "int64", "practice_id": "string",
@@ -112,62 +111,89 @@ def claim_headers(lines: ir.Table, keys: ir.Table, superseded: ir.Table) -> ir.T
     )
 
 
+# Each coded column of a medical line: (column, code system, the code as value sets write it). Codes are matched
+# on their values as stored (see code_matches), so the normal form is computed for distinct values only.
+CODE_FIELDS: dict[str, tuple[str, str, Callable[[ir.StringValue], ir.StringValue]]] = {
+    "hcpcs": ("hcpcs_code", "hcpcs", lambda v: v.upper()),
+    "revenue": ("revenue_center_code", "revenue", lambda v: v.lpad(4, "0")),
+    "pos": ("place_of_service_code", "pos", lambda v: v),
+    "bill_type": ("bill_type_code", "bill_type", _bill_type),
+    **{f"diagnosis_code_{i}": (f"diagnosis_code_{i}", "icd10cm", lambda v: v.replace(".", "").upper())
+       for i in range(1, DIAGNOSIS_POSITIONS + 1)},
+}
+NDC = ("ndc_code", "ndc", lambda v: v)
+
+
+def _filled(value: ir.StringValue) -> ir.BooleanValue:
+    return value.notnull() & (value != "")
+
+
 def claim_codes(lines: ir.Table, fills: ir.Table | None) -> ir.Table:
-    """Long (data_source, claim_id, person_id, service_date, system, code, principal): one row per filled code
+    """Long (data_source, claim_id, person_id, service_date, system, stored, principal): one row per filled code
     position of every line of ``lines`` (:func:`measured_lines`) and of every pharmacy fill of ``fills``
-    (``data_source`` prefixed ``rx:``, so no medical claim shares its key). Not made distinct: a claim's lines
-    repeat its diagnoses, and :func:`tag` makes far fewer rows distinct.
+    (``data_source`` prefixed ``rx:``, so no medical claim shares its key); ``stored`` is the code as the claim has
+    it. Not made distinct: a claim's lines repeat its diagnoses, and :func:`tag` makes far fewer rows distinct.
 
     A union of one narrow select per coded column over the lines as stored. DuckDB runs it about five times
     faster than an unpivot, which builds a list of every position of every line (4 s against 21 s for 20M lines
     at 630k persons). The branches must share nothing but a stored table: DuckDB materialises a common table
     expression used more than once, and one holding every claim column spilled 20 GB."""
-    fields = {"hcpcs": lines.hcpcs_code.upper(), "revenue": lines.revenue_center_code.lpad(4, "0"),
-              "pos": lines.place_of_service_code, "bill_type": _bill_type(lines.bill_type_code)}
-    fields |= {c: lines[c].replace(".", "").upper()
-               for c in (f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1)) if c in lines.columns}
-    branches = [lines.filter(code.notnull() & (code != "")).select(
+    branches = [lines.filter(_filled(lines[column])).select(
         data_source=lines.data_source, claim_id=lines.claim_id, person_id=lines.person_id,
-        service_date=lines.claim_start_date, system=ibis.literal(field if field in SYSTEMS else "icd10cm"),
-        code=code, principal=ibis.literal(field == "diagnosis_code_1")) for field, code in fields.items()]
+        service_date=lines.claim_start_date, system=ibis.literal(system), stored=lines[column],
+        principal=ibis.literal(field == "diagnosis_code_1"))
+        for field, (column, system, _) in CODE_FIELDS.items() if column in lines.columns]
     if fills is not None:
-        rx = fills.filter(fills.ndc_code.notnull() & (fills.ndc_code != ""))
+        rx = fills.filter(_filled(fills.ndc_code))
         branches.append(rx.select(data_source=ibis.literal("rx:").concat(rx.data_source), claim_id=rx.claim_id,
                                   person_id=rx.person_id, service_date=rx.dispensing_date,
-                                  system=ibis.literal("ndc"), code=rx.ndc_code, principal=ibis.literal(False)))
+                                  system=ibis.literal("ndc"), stored=rx.ndc_code, principal=ibis.literal(False)))
     return ibis.union(*branches, distinct=False)
 
 
-def code_matches(codes: ir.Table, value_sets: pa.Table, ids: Mapping[str, int]) -> ir.Table:
-    """(system, code, value_set_id, first_year, last_year) for every distinct code of ``codes`` a value set matches
-    (``ids``: :func:`value_set_ids` of ``value_sets``):
-    exact codes by equality (``prefix_length`` 0), prefixes by the code's first ``prefix_length`` characters.
+def distinct_codes(lines: ir.Table, fills: ir.Table | None) -> ir.Table:
+    """(system, stored, code): every distinct stored value of the coded columns of ``lines`` and of ``fills``'
+    NDCs, with its normal form (``code``: as value sets write it). Each column is made distinct on its own before
+    its values are normalised: a few hundred values, not one per line."""
+    coded = [(lines, column, system, normal) for column, system, normal in CODE_FIELDS.values()
+             if column in lines.columns]
+    coded += [] if fills is None else [(fills, *NDC)]
+    parts = []
+    for table, column, system, normal in coded:
+        values = table.select(stored=table[column]).distinct()
+        values = values.filter(_filled(values.stored))
+        parts.append(values.select(system=ibis.literal(system), stored=values.stored, code=normal(values.stored)))
+    return ibis.union(*parts, distinct=True)
 
-    Each distinct code is paired with every prefix length the value sets use (a handful) and joined once: the
-    distinct codes are a small table, but every further reference to them would read all the codes again."""
+
+def code_matches(codes: ir.Table, value_sets: pa.Table, ids: Mapping[str, int]) -> ir.Table:
+    """(system, stored, value_set_id, first_year, last_year) for every stored code of ``codes``
+    (:func:`distinct_codes`) that a value set matches (``ids``: :func:`value_set_ids` of ``value_sets``): exact
+    codes by equality of the normal form (``prefix_length`` 0), prefixes by its first ``prefix_length`` characters.
+
+    Each code is paired with every prefix length the value sets use (a handful) and joined once."""
     vs = ibis.memtable(value_sets.append_column("value_set_id", pa.array(
         [ids[name] for name in value_sets["value_set"].to_pylist()], pa.int16())))
     lengths = ibis.memtable(pa.table({"_length": sorted(set(value_sets["prefix_length"].to_pylist()) | {0})}))
-    keyed = codes.select("system", "code").distinct().cross_join(lengths)
+    keyed = codes.cross_join(lengths)
     keyed = keyed.mutate(_key=ibis.ifelse(keyed._length == 0, keyed.code, keyed.code.substr(0, keyed._length)))
     j = keyed.join(vs, (keyed.system == vs.system) & (keyed._key == vs.code) & (keyed._length == vs.prefix_length))
-    return j.select(keyed.system, keyed.code, vs.value_set_id, vs.first_year, vs.last_year)
+    return j.select(keyed.system, keyed.stored, vs.value_set_id, vs.first_year, vs.last_year)
 
 
 def tag(codes: ir.Table, matches: ir.Table) -> ir.Table:
     """(data_source, claim_id, person_id, service_date, value_set_id, principal) of each code position ``codes``
-    has, joined to their :func:`code_matches` in force in the service year. Not distinct."""
-    m = matches.rename(_system="system", _code="code")
+    has, joined on its stored value to its :func:`code_matches` in force in the service year. Not distinct."""
+    m = matches.rename(_system="system", _stored="stored")
     year = codes.service_date.year().cast("int64")
-    j = codes.join(m, (codes.system == m._system) & (codes.code == m._code)
+    j = codes.join(m, (codes.system == m._system) & (codes.stored == m._stored)
                    & (year >= m.first_year) & (year <= m.last_year))
     return j.select(*CLAIM_KEY, "person_id", "service_date", "value_set_id", "principal")
 
 
 # What claim_codes reads of a medical line
-CODED_COLUMNS = ("data_source", "claim_id", "person_id", "claim_start_date", "hcpcs_code", "revenue_center_code",
-                 "place_of_service_code", "bill_type_code",
-                 *(f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1)))
+CODED_COLUMNS = ("data_source", "claim_id", "person_id", "claim_start_date",
+                 *(column for column, _, _ in CODE_FIELDS.values()))
 
 
 def measured_lines(lines: ir.Table, superseded: ir.Table, persons: ir.Table | None = None) -> ir.Table:
@@ -198,7 +224,9 @@ def claim_facts(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, value_
         fills = fills.semi_join(persons, "person_id")
     codes = claim_codes(lines, fills)
     ids = value_set_ids(value_sets)
-    matches = keep("q_code_matches", code_matches(codes, value_sets, ids))
+    # Matched on the stored values of the measured lines, and on every fill's NDC as loaded: more NDCs than the
+    # final fills of the population have, but no join to find them.
+    matches = keep("q_code_matches", code_matches(distinct_codes(lines, pharmacy_claim), value_sets, ids))
     # A claim matching a value set by a principal and a secondary diagnosis keeps both rows (principal flag).
     # Ordered by value set: every measure reads a few value sets, and a stored file's row groups then hold one
     # value set each, so the rest are skipped.
