@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from allpayer import cost_basis
 from allpayer.compute.attribution import AttributionInputs, Stage, attribute
 from allpayer.compute.enrollment import member_months, primary_payer_months, residency
+from allpayer.compute.risk import SECONDARY_DIAGNOSES
 from allpayer.compute.scale import participation, scale
 from allpayer.compute.stage import lazy
 from allpayer.config import Pack, load_pack
@@ -202,7 +203,7 @@ class Context:
 
         pk = load_pack(pack)
         settings = pk.cost or CostSettings()
-        medical = final_claims(self.warehouse, "medical_claim")
+        medical = self._coded("medical_claim", final_claims(self.warehouse, "medical_claim"))
         pharmacy = final_claims(self.warehouse, "pharmacy_claim") if self.warehouse.has("pharmacy_claim") else None
         as_of = as_of or cost_basis.latest_paid_date(self.warehouse)
         mm, hsa = self.cost_member_months(pk)
@@ -252,7 +253,7 @@ class Context:
         has = self.warehouse.has
         inputs = QualityInputs(
             attribution_month=self.table("attribution_month"), person=self.table("person"),
-            medical_claim=self.table("medical_claim"),
+            medical_claim=self._coded("medical_claim", self.table("medical_claim")),
             pharmacy_claim=self.table("pharmacy_claim") if has("pharmacy_claim") else None,
             medical_superseded=stored_superseded(self.warehouse, "medical_claim"),
             pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim"),
@@ -294,6 +295,13 @@ class Context:
             run_id = self.runs()[-1].run_id
         report = build(kind, open_run(self.workspace, run_id), programs)
         return write(report, file_format, Path(out) if out else self.workspace / "reports")
+
+    def _coded(self, name: str, claims: ir.Table) -> ir.Table:
+        """Claim lines of the stored table ``name`` without the diagnosis positions after the first that no line
+        fills (:meth:`Warehouse.empty_columns`): risk scores and quality measures turn each position into rows, and
+        an empty position cost as much as a filled one (the synthetic claims fill six of 25)."""
+        empty = self.warehouse.empty_columns(name)
+        return claims.drop(*[c for c in SECONDARY_DIAGNOSES if c in empty and c in claims.columns])
 
     def _publish(self, out: dict[str, ir.Table]) -> dict[str, ir.Table]:
         """Store computed tables in the workspace (scratch tables go either way) and return them."""

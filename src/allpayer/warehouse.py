@@ -30,6 +30,8 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
+import sqlglot
+import sqlglot.expressions as sge
 from ibis.backends.sql.datatypes import DuckDBType
 
 from allpayer.table_files import FILE_ROW_NUMBER, TableFiles, parquet_view_sql, view_file
@@ -62,6 +64,11 @@ class Warehouse(ABC):
 
     def has(self, name: str) -> bool:
         return name in self.tables()
+
+    def empty_columns(self, name: str) -> frozenset[str]:
+        """Columns of the stored table ``name`` that no row has a value in, as far as the warehouse knows without
+        reading the rows (none, unless a backend says otherwise)."""
+        return frozenset()
 
     @abstractmethod
     def table(self, name: str) -> ir.Table: ...
@@ -240,6 +247,13 @@ class DuckDBWarehouse(Warehouse):
             "WHERE database_name = current_database() AND NOT temporary AND NOT internal").fetchall()
         return dict(rows)
 
+    def empty_columns(self, name: str) -> frozenset[str]:
+        """The columns that the view of a published table gives as a typed null: intake found no value in them (or
+        the file does not store them), and so did :meth:`_write`."""
+        rows = self.con.con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ? AND database_name = "
+                                    "current_database() AND NOT temporary", [name]).fetchall()
+        return null_items(rows[0][0]) if rows else frozenset()
+
     def _view_files(self) -> dict[str, str]:
         """Published view -> the file it reads (relative to the workspace)."""
         rows = self.con.con.execute("SELECT view_name, sql FROM duckdb_views() WHERE database_name = "
@@ -352,6 +366,19 @@ def _scratch_read(op: ops.Node) -> str | None:
         plain = all(isinstance(v, ops.Field) and v.rel == parent and v.name == k for k, v in op.values.items())
         op = parent if plain else op
     return op.name if isinstance(op, ops.DatabaseTable) else None
+
+
+def null_items(view_sql: str) -> frozenset[str]:
+    """The columns a view's select list sets to a null literal (cast or not)."""
+    select = sqlglot.parse_one(view_sql, read="duckdb").find(sge.Select)
+    nulls = set()
+    for item in select.expressions if select is not None else ():
+        value = item.this if isinstance(item, sge.Alias) else item
+        while isinstance(value, sge.Cast):
+            value = value.this
+        if isinstance(value, sge.Null):
+            nulls.add(item.alias_or_name)
+    return frozenset(nulls)
 
 
 def constant_null_columns(expr: ir.Table) -> set[str]:

@@ -168,7 +168,19 @@ def test_columns_of_nulls_are_read_typed_but_not_stored(tmp_path):
 
     stored = {name: pq.read_schema(reopened.files.root / file).names for name, file in reopened._view_files().items()}
     assert stored == {"months": ["k", "v"], "joined": ["k", "v"]}
+    # What the views give as typed nulls is known without reading rows
+    assert reopened.empty_columns("months") == {"day", "amount"}
+    assert reopened.empty_columns("joined") == {"note"}
+    assert reopened.empty_columns("no_such_table") == frozenset()
     reopened.close()
+
+
+def test_null_items_of_a_view():
+    from allpayer.warehouse import null_items
+
+    sql = ('CREATE VIEW t AS SELECT a AS a, CAST(NULL AS VARCHAR) AS b, CAST(CAST(x AS DATE) AS DATE) AS c, '
+           'NULL AS d, \'NULL\' AS e FROM read_parquet(\'f.parquet\')')
+    assert null_items(sql) == {"b", "d"}
 
 
 def test_some_columns_of_a_scratch_file_are_published_by_moving_it(tmp_path):

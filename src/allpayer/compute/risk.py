@@ -19,6 +19,7 @@ from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import RiskSettings
 
 DIAGNOSIS_POSITIONS = 25
+SECONDARY_DIAGNOSES = tuple(f"diagnosis_code_{i}" for i in range(2, DIAGNOSIS_POSITIONS + 1))  # may be absent
 YEARS = range(1990, 2041)
 
 
