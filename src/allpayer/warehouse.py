@@ -248,8 +248,8 @@ class DuckDBWarehouse(Warehouse):
         return dict(rows)
 
     def empty_columns(self, name: str) -> frozenset[str]:
-        """The columns that the view of a published table gives as a typed null: intake found no value in them (or
-        the file does not store them), and so did :meth:`_write`."""
+        """The columns that the view of a published table gives as a typed null: intake found no value in them,
+        or :meth:`_write` left them out of the file."""
         rows = self.con.con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ? AND database_name = "
                                     "current_database() AND NOT temporary", [name]).fetchall()
         return null_items(rows[0][0]) if rows else frozenset()
