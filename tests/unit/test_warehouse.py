@@ -179,7 +179,7 @@ def test_null_items_of_a_view():
     from allpayer.warehouse import null_items
 
     sql = ('CREATE VIEW t AS SELECT a AS a, CAST(NULL AS VARCHAR) AS b, CAST(CAST(x AS DATE) AS DATE) AS c, '
-           'NULL AS d, \'NULL\' AS e FROM read_parquet(\'f.parquet\')')
+           'NULL AS d, \'NULL\' AS e, \'src\' AS f FROM read_parquet(\'f.parquet\')')
     assert null_items(sql) == {"b", "d"}
 
 
