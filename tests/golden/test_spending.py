@@ -125,6 +125,16 @@ def test_claim_payer_type_over_several_spans_of_one_payer(run):
     ]
 
 
+def test_claim_payer_type_over_open_ended_spans(run):
+    # D has two mcare spans: medicare from 1966 to June 2019, medicare advantage from July 2019 with no end (9999).
+    # Only the months the claims span are looked up: June is medicare, August medicare advantage.
+    spans = [*SPANS, span("D", "1966-01-01", "2019-06-30", "medicare", "mcare"),
+             span("D", "2019-07-01", "9999-12-31", "medicare_advantage", "mcare")]
+    claims = [med("d1", "D", "2019-06-10", "10.00"), med("d2", "D", "2019-08-10", "20.00")]
+    got = sorted((r["month"], r["enrolled"], r["payer_type"]) for r in _spend(run, claims, spans=spans))
+    assert got == [(6, True, "medicare"), (8, True, "medicare_advantage")]
+
+
 def test_spend_by_category_rolls_up(run):
     e = enrollment(SPANS)
     lines = service_lines(medical([med("a", "A", "2019-02-01", "10.00"), med("b", "A", "2019-07-01", "5.50")]))

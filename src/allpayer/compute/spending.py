@@ -208,15 +208,17 @@ def is_target_service(lines: ir.Table, services: FinancialTargetServices) -> ir.
                                for _, level_1, level_2 in service_categories()], "boolean")
 
 
-def claim_payer_types(keys: ir.Table, enrollment: ir.Table) -> ir.Table:
-    """For each (person_id, payer, month_index) of ``keys``, the payer type of the person's enrollment with that
-    payer touching the month (the first by name if two). Joined on enrollment spans, not on expanded months."""
-    k = keys.select("person_id", "payer", "month_index").distinct()
-    e = enrollment.select(_pid=enrollment.person_id, _payer=enrollment.payer, _type=enrollment.payer_type,
-                          _first=month_index(enrollment.enrollment_start_date),
+def several_span_payer_types(enrollment: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue) -> ir.Table:
+    """(person_id, payer, month_index, payer_type) for every month from ``first`` to ``last`` (month indexes) of
+    the (person, payer) pairs enrolled in more than one span: the payer type of the pair's spans touching the month
+    (the first by name if two). Built from the spans alone, a few percent of pairs (8% at 630k persons)."""
+    e = enrollment.select("person_id", "payer", "payer_type", _first=month_index(enrollment.enrollment_start_date),
                           _last=month_index(enrollment.enrollment_end_date))
-    j = k.join(e, [k.person_id == e._pid, k.payer == e._payer, k.month_index.between(e._first, e._last)])
-    return j.group_by(["person_id", "payer", "month_index"]).aggregate(payer_type=j._type.min())
+    spans = e.person_id.count().over(ibis.window(group_by=[e.person_id, e.payer]))
+    e = e.filter(spans > 1)
+    e = e.mutate(_from=ibis.greatest(e._first, first), _to=ibis.least(e._last, last))
+    months = e.filter(e._from <= e._to).mutate(month_index=ibis.range(e._from, e._to + 1).unnest())
+    return months.group_by(["person_id", "payer", "month_index"]).aggregate(payer_type=months.payer_type.min())
 
 
 def completion_lines(lines: ir.Table, services: FinancialTargetServices) -> ir.Table:
@@ -249,6 +251,8 @@ def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValu
     (:func:`spend_columns` adds the rest). The claim's payer type comes from the enrollment spans of the same
     person and payer touching the incurred month. ``paid_through`` keeps only lines paid on or before that date
     (an as-of view for completion)."""
+    # The months the lines span, from the lines as given: from the filtered lines, DuckDB stored those first
+    first, last = lines.incurred_month.min(), lines.incurred_month.max()
     if paid_through is not None:
         paid_on = lines.paid_on if "paid_on" in lines.columns else ibis.coalesce(lines.paid_date, lines.incurred_date)
         lines = lines.filter(paid_on <= paid_through)
@@ -261,13 +265,12 @@ def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValu
     grouped = cells.select("person_id", "payer", incurred_month=quotient(cells._cell, width),
                            category_id=(cells._cell % width).cast("int16"), allowed_amount=cells.allowed_amount,
                            paid_amount=cells.paid_amount, lines=cells.lines)
-    # Pairs with one enrollment span are typed by an equality join on the pair; only the rest (several spans, or
-    # no enrollment with that payer) go through the month-level lookup on spans. Their keys are read from the
-    # lines: taken from the grouping, the grouping was computed twice.
+    # Pairs with one enrollment span are typed by an equality join on the pair; pairs with several spans by a
+    # month-level lookup expanded from their spans, over the months the lines have (read from the lines, this
+    # lookup took their keys again: 33.9M lines at 630k persons). Pairs with no enrollment with that payer match
+    # neither.
     single = single_span_coverage(enrollment)
-    keys = lines.select("person_id", "payer", month_index=lines.incurred_month)
-    keys = keys.anti_join(single, [keys.person_id == single._pid, keys.payer == single._payer])
-    pm = claim_payer_types(keys, enrollment)
+    pm = several_span_payer_types(enrollment, first, last)
     typed = grouped.left_join(single, [grouped.person_id == single._pid, grouped.payer == single._payer])
     joined = typed.left_join(pm, [typed.person_id == pm.person_id, typed.payer == pm.payer,
                                   typed.incurred_month == pm.month_index])
