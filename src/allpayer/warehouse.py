@@ -250,15 +250,17 @@ class DuckDBWarehouse(Warehouse):
     def empty_columns(self, name: str) -> frozenset[str]:
         """The columns that the view of a published table gives as a typed null: intake found no value in them,
         or :meth:`_write` left them out of the file."""
-        rows = self.con.con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ? AND database_name = "
-                                    "current_database() AND NOT temporary", [name]).fetchall()
-        return null_items(rows[0][0]) if rows else frozenset()
+        sql = self._published_views().get(name)
+        return null_items(sql) if sql else frozenset()
+
+    def _published_views(self) -> dict[str, str]:
+        """Published view -> its SQL."""
+        return dict(self.con.con.execute("SELECT view_name, sql FROM duckdb_views() WHERE database_name = "
+                                         "current_database() AND NOT temporary AND NOT internal").fetchall())
 
     def _view_files(self) -> dict[str, str]:
         """Published view -> the file it reads (relative to the workspace)."""
-        rows = self.con.con.execute("SELECT view_name, sql FROM duckdb_views() WHERE database_name = "
-                                    "current_database() AND NOT temporary AND NOT internal").fetchall()
-        return {name: file for name, sql in rows if (file := view_file(sql)) is not None}
+        return {name: file for name, sql in self._published_views().items() if (file := view_file(sql)) is not None}
 
     def _drop_leftover_scratch(self) -> None:
         """What a killed process left: scratch and half-published tables in the database file (stored there

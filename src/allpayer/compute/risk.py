@@ -19,7 +19,8 @@ from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import RiskSettings
 
 DIAGNOSIS_POSITIONS = 25
-SECONDARY_DIAGNOSES = tuple(f"diagnosis_code_{i}" for i in range(2, DIAGNOSIS_POSITIONS + 1))  # may be absent
+DIAGNOSIS_COLUMNS = tuple(f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1))
+SECONDARY_DIAGNOSES = DIAGNOSIS_COLUMNS[1:]  # may be absent from the claims risk and quality read
 YEARS = range(1990, 2041)
 
 
@@ -34,7 +35,7 @@ def claim_diagnoses(medical_claim: ir.Table, offset: int = 0, scored: ir.Table |
     year plus ``offset`` (the year the diagnosis is scored in). ``scored`` (person_id, year), if given, keeps only
     the person-years that will be scored: the positions of everyone else's claims are never turned into rows."""
     fa = final_action(medical_claim)
-    cols = [c for c in (f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1)) if c in fa.columns]
+    cols = [c for c in DIAGNOSIS_COLUMNS if c in fa.columns]
     year = (fa.claim_start_date.year() + offset).cast("int64")
     narrow = fa.select("person_id", *cols, year=year)
     if scored is not None:

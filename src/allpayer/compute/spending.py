@@ -208,15 +208,15 @@ def is_target_service(lines: ir.Table, services: FinancialTargetServices) -> ir.
                                for _, level_1, level_2 in service_categories()], "boolean")
 
 
-def several_span_payer_types(enrollment: ir.Table, first: ir.IntegerValue, last: ir.IntegerValue) -> ir.Table:
+def several_span_payer_types(enrollment: ir.Table, single: ir.Table, first: ir.IntegerValue,
+                             last: ir.IntegerValue) -> ir.Table:
     """(person_id, payer, month_index, payer_type) for every month from ``first`` to ``last`` (month indexes) of
-    the (person, payer) pairs enrolled in more than one span: the payer type of the pair's spans touching the month
-    (the first by name if two). Built from the spans alone, a few percent of pairs (8% at 630k persons)."""
-    e = enrollment.select("person_id", "payer", "payer_type", _first=month_index(enrollment.enrollment_start_date),
-                          _last=month_index(enrollment.enrollment_end_date))
-    spans = e.person_id.count().over(ibis.window(group_by=[e.person_id, e.payer]))
-    e = e.filter(spans > 1)
-    e = e.mutate(_from=ibis.greatest(e._first, first), _to=ibis.least(e._last, last))
+    the (person, payer) pairs enrolled in more than one span, those :func:`single_span_coverage` (``single``)
+    leaves out: the payer type of the pair's spans touching the month (the first by name if two). Built from the
+    spans alone, a few percent of pairs (8% at 630k persons)."""
+    e = span_months(enrollment)
+    e = e.anti_join(single, [e.person_id == single._pid, e.payer == single._payer])
+    e = e.mutate(_from=ibis.greatest(e.first, first), _to=ibis.least(e.last, last))
     months = e.filter(e._from <= e._to).mutate(month_index=ibis.range(e._from, e._to + 1).unnest())
     return months.group_by(["person_id", "payer", "month_index"]).aggregate(payer_type=months.payer_type.min())
 
@@ -234,12 +234,17 @@ def payer_types(enrollment: ir.Table) -> ir.Table:
     return enrollment.group_by("payer").aggregate(fallback_payer_type=enrollment.payer_type.min())
 
 
+def span_months(enrollment: ir.Table) -> ir.Table:
+    """(person_id, payer, payer_type, first, last): each enrollment span with its first and last month index."""
+    return enrollment.select("person_id", "payer", "payer_type", first=month_index(enrollment.enrollment_start_date),
+                             last=month_index(enrollment.enrollment_end_date))
+
+
 def single_span_coverage(enrollment: ir.Table) -> ir.Table:
     """(``_pid``, ``_payer``) pairs enrolled in exactly one span, with its payer type and first and last month: a
     claim of such a pair takes that type in those months and none outside, with no month-level lookup. At 630k
     persons 92% of pairs have one span."""
-    e = enrollment.select("person_id", "payer", "payer_type", first=month_index(enrollment.enrollment_start_date),
-                          last=month_index(enrollment.enrollment_end_date))
+    e = span_months(enrollment)
     pairs = e.group_by(_pid=e.person_id, _payer=e.payer).aggregate(
         _spans=e.count(), _type=e.payer_type.min(), _first=e.first.min(), _last=e.last.max())
     return pairs.filter(pairs._spans == 1).drop("_spans")
@@ -270,7 +275,7 @@ def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValu
     # lookup took their keys again: 33.9M lines at 630k persons). Pairs with no enrollment with that payer match
     # neither.
     single = single_span_coverage(enrollment)
-    pm = several_span_payer_types(enrollment, first, last)
+    pm = several_span_payer_types(enrollment, single, first, last)
     typed = grouped.left_join(single, [grouped.person_id == single._pid, grouped.payer == single._payer])
     joined = typed.left_join(pm, [typed.person_id == pm.person_id, typed.payer == pm.payer,
                                   typed.incurred_month == pm.month_index])

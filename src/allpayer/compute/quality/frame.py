@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from allpayer.compute.final_action import final_action, superseded_versions
-from allpayer.compute.risk import DIAGNOSIS_POSITIONS, age_on
+from allpayer.compute.risk import DIAGNOSIS_COLUMNS, age_on
 from allpayer.compute.stage import Stage, lazy
 
 STAY_VALUE_SET = "acute_inpatient"  # claims whose headers (admission, discharge) the measures read
@@ -118,8 +118,7 @@ CODE_FIELDS: dict[str, tuple[str, str, Callable[[ir.StringValue], ir.StringValue
     "revenue": ("revenue_center_code", "revenue", lambda v: v.lpad(4, "0")),
     "pos": ("place_of_service_code", "pos", lambda v: v),
     "bill_type": ("bill_type_code", "bill_type", _bill_type),
-    **{f"diagnosis_code_{i}": (f"diagnosis_code_{i}", "icd10cm", lambda v: v.replace(".", "").upper())
-       for i in range(1, DIAGNOSIS_POSITIONS + 1)},
+    **{column: (column, "icd10cm", lambda v: v.replace(".", "").upper()) for column in DIAGNOSIS_COLUMNS},
 }
 NDC = ("ndc_code", "ndc", lambda v: v)
 
