@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from allpayer import __version__, cost_basis
-from allpayer.compute.completion import chain_ladder, payer_exposure
+from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
 from allpayer.compute.expected_cost import claims_by_person_month
 from allpayer.compute.program_results import ProgramInputs, program_results
 from allpayer.compute.spending import (
@@ -87,7 +87,8 @@ def completion_ratios(warehouse: Warehouse, settings: CostSettings, lines: ir.Ta
         if published.filter(published.as_of_date != as_of).count().execute() == 0:
             return published.select("payer", "incurred_month", "completion_ratio")
     target = completion_lines(lines, settings.financial_target_services)
-    completion, _ = chain_ladder(target, as_of, settings.completion, ("payer",), payer_exposure(enrollment))
+    exposure = payer_exposure(enrollment, as_of_index(as_of))
+    completion, _ = chain_ladder(target, as_of, settings.completion, ("payer",), exposure)
     return completion.select("payer", "incurred_month", "completion_ratio")
 
 

@@ -10,9 +10,9 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from allpayer.compute.completion import chain_ladder
+from allpayer.compute.completion import chain_ladder, payer_exposure
 from allpayer.config.cost import CompletionSettings
-from tests.cost_builders import runner
+from tests.cost_builders import enrollment, runner
 
 D = dt.date
 AS_OF = D(2020, 4, 30)
@@ -101,6 +101,32 @@ def test_pmpm_trend_fallback_for_the_latest_month(run):
     assert (rows[APR]["ultimate"], rows[APR]["ibnr"], rows[APR]["method"]) == (
         Decimal("256.00"), Decimal("176.00"), "pmpm_trend")
     assert rows[MAR]["method"] == "chain_ladder" and rows[MAR]["ultimate"] == Decimal("192.00")
+
+
+def test_payer_exposure_counts_persons_covered_each_month(run):
+    # Payer P, months Jan-Jun 2020 (as of June):
+    #   A: Jan 1-10 and Jan 20-Feb 15 (two spans meeting inside January, counted once), then Apr 1 - open-ended
+    #      (9999-12-31, counted to June only);
+    #   B: Jan 5-15, Jan 18-20 and Jan 25-Mar 31 (three spans inside January: once);
+    #   C: Feb 1 - Feb 29 and Mar 1 - Mar 31 (adjacent: merged);
+    #   D: payer Q, Mar 1 - May 31 (another payer).
+    # P: Jan A B = 2; Feb A B C = 3; Mar B C = 2; Apr A = 1; May A = 1; Jun A = 1.  Q: Mar-May 1.
+    def span(pid, payer, start, end):
+        return {"person_id": pid, "member_id": pid, "payer": payer, "payer_type": "commercial", "plan": "x",
+                "enrollment_start_date": start, "enrollment_end_date": end, "data_source": "t"}
+
+    spans = enrollment([
+        span("A", "P", "2020-01-01", "2020-01-10"), span("A", "P", "2020-01-20", "2020-02-15"),
+        span("A", "P", "2020-04-01", "9999-12-31"),
+        span("B", "P", "2020-01-05", "2020-01-15"), span("B", "P", "2020-01-18", "2020-01-20"),
+        span("B", "P", "2020-01-25", "2020-03-31"),
+        span("C", "P", "2020-02-01", "2020-02-29"), span("C", "P", "2020-03-01", "2020-03-31"),
+        span("D", "Q", "2020-03-01", "2020-05-31"),
+    ])
+    got = {(r["payer"], r["month_index"] - JAN + 1): r["member_months"]
+           for r in run(payer_exposure(spans, JAN + 5))}
+    assert got == {("P", 1): 2, ("P", 2): 3, ("P", 3): 2, ("P", 4): 1, ("P", 5): 1, ("P", 6): 1,
+                   ("Q", 3): 1, ("Q", 4): 1, ("Q", 5): 1}
 
 
 def _random_payments(seed: int) -> list[tuple]:

@@ -24,8 +24,10 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from allpayer.compute.attribution_setup import union_all
 from allpayer.compute.calendar import month_index
-from allpayer.compute.enrollment import member_months
+from allpayer.compute.enrollment import coverage_spans, merge_spans
+from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import CompletionSettings
 
 MONEY = "decimal(18, 2)"
@@ -91,12 +93,14 @@ def factors(cum: ir.Table, as_of: dt.date, settings: CompletionSettings,
 
 def chain_ladder(lines: ir.Table, as_of: dt.date, settings: CompletionSettings,
                  segments: tuple[str, ...] = ("payer",), exposure: ir.Table | None = None,
-                 amount: str = "paid_amount") -> tuple[ir.Table, ir.Table]:
+                 amount: str = "paid_amount", stage: Stage = lazy) -> tuple[ir.Table, ir.Table]:
     """``(completion, factors)``: completion per segment and incurred month, and the factors used.
 
-    ``exposure`` (segments..., month_index, member_months) switches on the PMPM-trend fallback.
+    ``exposure`` (segments..., month_index, member_months) switches on the PMPM-trend fallback. ``stage`` may
+    keep the triangle (a few hundred cells) as ``cost_triangle``: both results read it, and computed twice it
+    read every line twice (the factors took 1 s at 630k persons, the completion 2 s).
     """
-    tri = triangle(lines, as_of, settings.max_lag, segments, amount)
+    tri = stage("cost_triangle", triangle(lines, as_of, settings.max_lag, segments, amount))
     cum = cumulative(tri, as_of, settings.max_lag, segments)
     fac = factors(cum, as_of, settings, segments)
     result = _ultimates(cum, fac, as_of, settings, segments)
@@ -154,11 +158,33 @@ def _finish(result: ir.Table, as_of: dt.date, settings: CompletionSettings) -> i
     )
 
 
-def payer_exposure(enrollment: ir.Table) -> ir.Table:
+def payer_exposure(enrollment: ir.Table, last_month: int | None = None) -> ir.Table:
     """Member months per payer and month (persons with any day of coverage), the exposure for the PMPM
-    fallback. Months per person and payer are unique, so a count is a distinct count."""
-    months = member_months(enrollment, None, "any_day", ("person_id", "payer"))
-    return months.group_by(["payer", "month_index"]).aggregate(member_months=months.count().cast("int64"))
+    fallback, for every month from the first covered one to ``last_month`` (a month index; default the last
+    covered one).
+
+    Counted from the edges of each person's merged spans with the payer, not from their months: a span adds one
+    from its first month and takes it off after its last, and two spans of a person meeting inside one month count
+    it once. Expanded into person-months instead it took 0.9-1.1 s at 630k persons, and an open-ended span (ending
+    9999-12-31) would have been expanded for eight thousand years."""
+    keys = ("person_id", "payer")
+    spans = merge_spans(coverage_spans(enrollment, None, keys), keys)
+    s = spans.select("person_id", "payer", first=month_index(spans.start_date), last=month_index(spans.end_date))
+    previous_last = s.last.lag().over(ibis.window(group_by=[s.person_id, s.payer], order_by=[s.first, s.last]))
+    s = s.mutate(_meets=(s.first == previous_last).fill_null(False))
+    meets = s.filter(s._meets)
+    changes = union_all([
+        s.select("payer", month_index=s.first, change=ibis.literal(1)),
+        s.select("payer", month_index=s.last + 1, change=ibis.literal(-1)),
+        meets.select("payer", month_index=meets.first, change=ibis.literal(-1)),
+        meets.select("payer", month_index=meets.first + 1, change=ibis.literal(1)),
+    ])
+    changes = changes.group_by(["payer", "month_index"]).aggregate(change=changes.change.sum())
+    bounds = s.group_by("payer").aggregate(_lo=s.first.min(), _hi=s.last.max())
+    hi = bounds._hi if last_month is None else ibis.least(bounds._hi, last_month)
+    grid = bounds.select(_payer=bounds.payer, _month=ibis.range(bounds._lo, hi + 1).unnest())
+    j = grid.join(changes, [grid._payer == changes.payer, changes.month_index <= grid._month])
+    return j.group_by(payer=j._payer, month_index=j._month).aggregate(member_months=j.change.sum().cast("int64"))
 
 
 def paid_through_month(lines: ir.Table) -> ir.IntegerValue:

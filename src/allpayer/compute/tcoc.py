@@ -325,7 +325,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
 
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
     keep = materialize or lazy
-    from allpayer.compute.completion import chain_ladder, payer_exposure
+    from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
     from allpayer.compute.spending import (
         completion_lines,
@@ -342,7 +342,8 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     spend = spend_columns(stored_spend, settings.financial_target_services)
     target = completion_lines(lines, settings.financial_target_services)
     segments = ("payer", "service_category_1") if settings.completion.by_category else ("payer",)
-    completion, factors = chain_ladder(target, as_of, settings.completion, segments, payer_exposure(enrollment))
+    exposure = payer_exposure(enrollment, as_of_index(as_of))
+    completion, factors = chain_ladder(target, as_of, settings.completion, segments, exposure, stage=keep)
     completion = keep("cost_completion", completion)
     ratios = completion.select("payer", "incurred_month", "completion_ratio") if not settings.completion.by_category \
         else None
