@@ -199,8 +199,7 @@ def main() -> None:
         pp = timed("primary payer months (any day, from those months)", lambda: wh.materialize(
             "pp", primary_payer_months(t["enrollment"], t["person"], pk.payer_hierarchy, "any_day", res, mm)))
         print(f"  person-month rows {pp.count().execute():,}")
-        inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], coverage=mm,
-                                   primary=pp)
+        inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], primary=pp)
         stage = _timed_stage(wh)
         engine = timed(f"engine: plurality attribution, Medicare {args.year} (1 program)", lambda: wh.materialize(
             "att", attribute(bench_pack(args.year), inputs, [args.year], stage=stage).attribution))

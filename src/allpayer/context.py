@@ -148,7 +148,7 @@ class Context:
         # Both month tables are published as they are computed (on DuckDB, publishing one moves its scratch file).
         out = self.enrollment_tables(pk, stage)
         out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])
-        inputs = replace(self.attribution_inputs(), coverage=out["member_month"], primary=out["primary_payer_month"])
+        inputs = replace(self.attribution_inputs(), primary=out["primary_payer_month"])
         out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
         return self._publish(out) if publish else out
 

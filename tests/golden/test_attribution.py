@@ -233,3 +233,24 @@ def test_claims_of_other_payers_do_not_count():
     persons, spans = covered("Y")
     out, _ = run(RETRO, persons, spans, [line("Y", "2019-02-01", N1, "T1", "100", payer="bcbsvt")])
     assert out[("Y", 2019, 0)]["step"] == "none"
+
+
+def test_program_months_follow_the_primary_payer_and_count_once():
+    # PY2020 prospective (window 2019); both have an ACO1 visit in 2019 on Medicaid.
+    # Z: Medicaid throughout and Medicare from 2020-07-01. Medicare is then the primary payer, so Z's months in
+    #    the Medicaid program end in June (months 1-6).
+    # AA: Medicaid on plan "medicaid" to 2020-03-15, then on plan "medicaid_b": two spans in March, one month
+    #    (months 1-12, March once).
+    # Both have two spans touching one month, so their months go through the month-level path; N (one span,
+    # the run path) is attributed all year beside them.
+    persons = [person("Z"), person("AA"), person("N")]
+    spans = [span("Z", "2018-01-01", "2022-12-31", "medicaid"), span("Z", "2020-07-01", "2022-12-31"),
+             span("AA", "2018-01-01", "2020-03-15", "medicaid"),
+             span("AA", "2020-03-16", "2022-12-31", "medicaid", plan="medicaid_b"),
+             span("N", "2018-01-01", "2022-12-31", "medicaid")]
+    claims = [line(p, "2019-05-01", N1, "T1", "100", payer="medicaid") for p in ("Z", "AA", "N")]
+    out, result = run(MEDICAID, persons, spans, claims, years=(2020,))
+    assert all(out[(p, 2020, 0)]["attributed"] for p in ("Z", "AA", "N"))
+    months = result.months.to_pyarrow().to_pylist()
+    by_person = {p: sorted(r["month"] for r in months if r["person_id"] == p) for p in ("Z", "AA", "N")}
+    assert by_person == {"Z": [1, 2, 3, 4, 5, 6], "AA": list(range(1, 13)), "N": list(range(1, 13))}
