@@ -203,13 +203,19 @@ class Context:
 
         pk = load_pack(pack)
         settings = pk.cost or CostSettings()
-        medical = self._coded("medical_claim", final_claims(self.warehouse, "medical_claim"))
-        pharmacy = final_claims(self.warehouse, "pharmacy_claim") if self.warehouse.has("pharmacy_claim") else None
+        has = self.warehouse.has
+        # As loaded, with intake's lists of superseded versions: risk keeps its lines to the scored persons before
+        # final action.
+        medical = self._coded("medical_claim", self.table("medical_claim"))
+        pharmacy = self.table("pharmacy_claim") if has("pharmacy_claim") else None
         as_of = as_of or cost_basis.latest_paid_date(self.warehouse)
         mm, hsa = self.cost_member_months(pk)
-        att = attribution_by_year(self.table("attribution")) if self.warehouse.has("attribution") else None
+        att = attribution_by_year(self.table("attribution")) if has("attribution") else None
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
-                       att, hsa, with_risk, self.warehouse.materialize, one_row_per_month=True)
+                       att, hsa, with_risk, self.warehouse.materialize, one_row_per_month=True,
+                       medical_superseded=stored_superseded(self.warehouse, "medical_claim"),
+                       pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim") if pharmacy is not None
+                       else None)
         if not publish:
             return out
         out[cost_basis.BASIS] = cost_basis.basis_table(cost_basis.basis(self.warehouse, as_of))

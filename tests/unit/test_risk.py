@@ -122,3 +122,12 @@ def test_claim_diagnoses_from_final_action_lines():
     rows = claim_diagnoses(claims, offset=1, scored=scored).to_pyarrow().to_pylist()
     assert sorted((r["person_id"], r["year"], r["diagnosis_code"]) for r in rows) == [
         ("p1", 2020, "E785"), ("p1", 2020, "I10")]
+    # The same from intake's list of superseded versions (the lines kept to the scored persons before final
+    # action), and from lines already final.
+    from allpayer.compute.final_action import final_action, superseded_versions
+
+    listed = claim_diagnoses(claims, offset=1, scored=scored, superseded=superseded_versions(claims))
+    final = claim_diagnoses(final_action(claims), offset=1, scored=scored)
+    for other in (listed, final):
+        assert sorted((r["person_id"], r["year"], r["diagnosis_code"]) for r in other.to_pyarrow().to_pylist()) \
+            == [("p1", 2020, "E785"), ("p1", 2020, "I10")]

@@ -318,14 +318,18 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
              member_months: ir.Table, settings: CostSettings, as_of: dt.date,
              attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
              with_risk: bool = True, materialize: Stage | None = None,
-             one_row_per_month: bool = False) -> dict[str, ir.Table]:
+             one_row_per_month: bool = False, medical_superseded: ir.Table | None = None,
+             pharmacy_superseded: ir.Table | None = None) -> dict[str, ir.Table]:
     """Spending, completion, risk, TCOC (all payers and Medicare own-payer) and unenrolled spend as of a
     paid-through date. ``member_months``: (person_id, payer_type, month_index, year, weight);
     ``one_row_per_month`` when they have one row per person and month (see :func:`person_months`).
+    ``medical_claim`` and ``pharmacy_claim`` are final-action lines, or the lines as loaded with the versions final
+    action drops (``*_superseded``, intake's lists; worked out from the lines when None).
 
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
     keep = materialize or lazy
     from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
+    from allpayer.compute.final_action import final_action
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
     from allpayer.compute.spending import (
         completion_lines,
@@ -335,7 +339,8 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
         spend_grain,
     )
 
-    lines = service_lines(medical_claim, pharmacy_claim)
+    fills = None if pharmacy_claim is None else final_action(pharmacy_claim, pharmacy_superseded)
+    lines = service_lines(final_action(medical_claim, medical_superseded), fills)
     lines = keep("cost_lines", lines.select(*COST_LINE_COLUMNS))
     member_months = keep("cost_member_months", member_months)
     stored_spend = keep("cost_spend", spend_grain(lines, enrollment, ibis.literal(as_of)))
@@ -362,7 +367,8 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
         py = years.mutate(tcoc=years[f"{settings.amount}_completed"])
         # Stored once (each model version reads them), and only for the person-years CMS-HCC scores.
         scored = hcc_person_years(member_months, settings.risk.hcc_payer_types)
-        dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset, scored))
+        dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset, scored,
+                                                         medical_superseded))
         risk = keep("risk_score", risk_scores(py, person, enrollment, member_months, dx, settings.risk, keep))
         out["risk_score"] = risk
     out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk, stage=keep)

@@ -218,9 +218,12 @@ def claim_facts(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, value_
     superseded = medical_superseded if medical_superseded is not None else keep(
         "q_superseded", superseded_versions(medical_claim))
     lines = keep("q_lines", measured_lines(medical_claim, superseded, persons))
-    fills = None if pharmacy_claim is None else final_action(pharmacy_claim, pharmacy_superseded)
-    if fills is not None and persons is not None:
-        fills = fills.semi_join(persons, "person_id")
+    fills = None
+    if pharmacy_claim is not None:
+        # Kept to the persons before final action, so its anti-join reads their fills only (5.6M of 14.8M).
+        mine = pharmacy_claim if persons is None else pharmacy_claim.semi_join(persons, "person_id")
+        fills = final_action(mine, pharmacy_superseded if pharmacy_superseded is not None
+                             else superseded_versions(pharmacy_claim))
     codes = claim_codes(lines, fills)
     ids = value_set_ids(value_sets)
     # Matched on the stored values of the measured lines, and on every fill's NDC as loaded: more NDCs than the
