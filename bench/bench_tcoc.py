@@ -93,7 +93,7 @@ def run(path: Path) -> None:
     import ibis
 
     from allpayer.compute.enrollment import member_months, primary_payer_months
-    from allpayer.compute.final_action import final_action, superseded_versions
+    from allpayer.compute.final_action import superseded_versions
     from allpayer.compute.tcoc import run_tcoc
     from allpayer.config.cost import CostSettings
     from allpayer.warehouse import DuckDBWarehouse
@@ -118,7 +118,6 @@ def run(path: Path) -> None:
     # As intake does once per load: the claim versions final action drops, stored beside the claims. The engine
     # then reads final-action claims as one anti-join (allpayer.intake.superseded.final_claims).
     superseded = stage("superseded (intake)", superseded_versions(medical))
-    medical = final_action(medical, superseded)
     # As attribution does before TCOC: coverage months, then primary-payer months (Context.cost_member_months reads
     # the published ones). The bench data has no groups or deaths.
     enrollment = enrollment.mutate(group_id=ibis.null("string"))
@@ -130,7 +129,7 @@ def run(path: Path) -> None:
     started = time.perf_counter()
     mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))
     out = run_tcoc(medical, None, enrollment, person, mm, settings, as_of, with_risk=False, materialize=stage,
-                   one_row_per_month=True)
+                   one_row_per_month=True, medical_superseded=superseded)
     for name in ("cost_spend_by_category", "cost_completion_factor", "tcoc_unenrolled", "tcoc", "tcoc_medicare"):
         stage(name, out[name])
     total = time.perf_counter() - started

@@ -53,7 +53,6 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
         published, basis = reused
         # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
         spend = spend_columns(published, settings.financial_target_services)
-        lines = service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS)  # read only if completion is missing
         provider = medical_paid_by_tin(warehouse.table("medical_claim"), stored_superseded(warehouse, "medical_claim"),
                                        ibis.literal(as_of), year, attributed)
     else:
@@ -65,8 +64,8 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
                               settings.financial_target_services)
         medical_lines = with_categories(lines).filter(lambda t: t.claim_kind == "medical")
         provider = paid_by_tin(medical_lines, ibis.literal(as_of), year, attributed)
-    ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, lines, enrollment,
-                                                                             as_of)
+    ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, medical, pharmacy,
+                                                                             enrollment, as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
     inputs = ProgramInputs(
         attribution_month=attribution_month,
@@ -78,15 +77,16 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     return inputs, basis
 
 
-def completion_ratios(warehouse: Warehouse, settings: CostSettings, lines: ir.Table, enrollment: ir.Table,
-                      as_of: dt.date) -> ir.Table:
+def completion_ratios(warehouse: Warehouse, settings: CostSettings, medical: ir.Table, pharmacy: ir.Table | None,
+                      enrollment: ir.Table, as_of: dt.date) -> ir.Table:
     """(payer, incurred_month, completion_ratio) as of ``as_of``: the published ``cost_completion`` when TCOC was
-    run as of the same date (the same numbers, not recomputed), else a fresh chain ladder."""
+    run as of the same date (the same numbers, not recomputed), else a fresh chain ladder of the final-action
+    ``medical`` and ``pharmacy`` lines."""
     if warehouse.has("cost_completion"):
         published = warehouse.table("cost_completion")
         if published.filter(published.as_of_date != as_of).count().execute() == 0:
             return published.select("payer", "incurred_month", "completion_ratio")
-    target = completion_lines(lines, settings.financial_target_services)
+    target = completion_lines(medical, pharmacy, settings.financial_target_services)
     exposure = payer_exposure(enrollment, as_of_index(as_of))
     completion, _ = chain_ladder(target, as_of, settings.completion, ("payer",), exposure)
     return completion.select("payer", "incurred_month", "completion_ratio")

@@ -10,7 +10,15 @@ import ibis
 import pytest
 
 from allpayer.compute.final_action import superseded_versions
-from allpayer.compute.spending import incurred_spend, medical_paid_by_tin, service_lines, spend_by_category
+from allpayer.compute.spending import (
+    completion_lines,
+    incurred_spend,
+    medical_paid_by_tin,
+    reachable_level_1,
+    service_lines,
+    spend_by_category,
+)
+from allpayer.config.cost import FinancialTargetServices
 from tests.cost_builders import enrollment, med, medical, pharmacy, runner, rx, span
 
 
@@ -163,3 +171,34 @@ def test_paid_by_tin_of_the_year_and_persons_after_final_action(run):
         rows = run(medical_paid_by_tin(lines, superseded, ibis.literal(dt.date(2019, 6, 30)), 2019, persons))
         got = sorted((r["person_id"], r["billing_tin"], r["month_index"], r["paid_amount"]) for r in rows)
         assert got == [("A", "T1", 2019 * 12 + 2, Decimal("120.00")), ("C", "T2", 2019 * 12 + 2, Decimal("30.00"))]
+
+
+def test_completion_lines_read_categories_only_where_they_decide(run):
+    # Medical lines can be inpatient, outpatient, professional or other (the contract's claim types); fills only
+    # pharmacy. ip (inpatient 1000) and ov (professional 90) are final; c2 (80) is reversed; r1 is a fill (55).
+    assert reachable_level_1("medical") == {"inpatient", "outpatient", "professional", "other"}
+    assert reachable_level_1("pharmacy") == {"pharmacy"}
+    claims = medical([
+        med("ip", "A", "2019-02-01", "1000.00", claim_type="institutional", bill_type_code="111"),
+        med("ov", "A", "2019-03-01", "90.00", hcpcs_code="99213", place_of_service_code="11"),
+        med("c2", "A", "2019-03-07", "80.00", file_date="2019-04-01"),
+        med("c2r", "A", "2019-03-07", "-80.00", status="reversal", original="c2", file_date="2019-05-01"),
+    ])
+    fills = pharmacy([rx("r1", "A", "2019-02-03", "55.00")])
+
+    def paid(include: list[str], by_category: bool = False) -> list[tuple]:
+        lines = completion_lines(claims, fills, FinancialTargetServices(include_categories=include), by_category)
+        return sorted((r["incurred_month"] % 12 + 1, r["paid_amount"], r.get("service_category_1"))
+                      for r in run(lines))
+
+    # Every medical category counts, pharmacy does not (the Vermont pack): all medical lines, no fills.
+    assert paid(["inpatient", "outpatient", "professional", "other"]) == [
+        (2, Decimal("1000.00"), None), (3, Decimal("90.00"), None)]
+    # Some medical categories: the lines are categorised and filtered.
+    assert paid(["inpatient"]) == [(2, Decimal("1000.00"), None)]
+    # Pharmacy only: the fills, no medical line.
+    assert paid(["pharmacy"]) == [(2, Decimal("55.00"), None)]
+    # By category: named, even where every category counts.
+    assert paid(["inpatient", "outpatient", "professional", "other", "pharmacy"], by_category=True) == [
+        (2, Decimal("55.00"), "pharmacy"), (2, Decimal("1000.00"), "inpatient"), (3, Decimal("90.00"), "professional")]
+    assert paid([]) == []
