@@ -17,13 +17,12 @@ from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposur
 from allpayer.compute.expected_cost import claims_by_person_month
 from allpayer.compute.program_results import ProgramInputs, program_results
 from allpayer.compute.spending import (
+    claim_months,
     completion_lines,
     medical_paid_by_tin,
-    paid_by_tin,
     service_lines,
     spend_columns,
     spend_grain,
-    with_categories,
 )
 from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
 from allpayer.config.cost import CostSettings
@@ -51,19 +50,18 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     attributed = attribution_month.filter(attribution_month.year == year).select("person_id").distinct()
     if reused is not None:
         published, basis = reused
-        # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
-        spend = spend_columns(published, settings.financial_target_services)
-        provider = medical_paid_by_tin(warehouse.table("medical_claim"), stored_superseded(warehouse, "medical_claim"),
-                                       ibis.literal(as_of), year, attributed)
     else:
         basis = None
-        lines = warehouse.materialize("run_lines",
-                                      service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS, "billing_tin"))
-        # Stored on its own, as TCOC does: fused with the groupings that follow, this ran out of memory at 630k.
-        spend = spend_columns(warehouse.materialize("run_spend", spend_grain(lines, enrollment, ibis.literal(as_of))),
-                              settings.financial_target_services)
-        medical_lines = with_categories(lines).filter(lambda t: t.claim_kind == "medical")
-        provider = paid_by_tin(medical_lines, ibis.literal(as_of), year, attributed)
+        # As TCOC computes it: the lines grouped as they are read, not stored (see run_tcoc), and the spend stored
+        # on its own (fused with the groupings that follow, this ran out of memory at 630k).
+        lines = service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS)
+        raw_pharmacy = warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None
+        published = warehouse.materialize("run_spend", spend_grain(
+            lines, enrollment, ibis.literal(as_of), claim_months(warehouse.table("medical_claim"), raw_pharmacy)))
+    # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
+    spend = spend_columns(published, settings.financial_target_services)
+    provider = medical_paid_by_tin(warehouse.table("medical_claim"), stored_superseded(warehouse, "medical_claim"),
+                                   ibis.literal(as_of), year, attributed)
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, medical, pharmacy,
                                                                              enrollment, as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))

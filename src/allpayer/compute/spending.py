@@ -129,29 +129,28 @@ def _money(value: ir.Value) -> ir.Value:
     return value.cast(MONEY).fill_null(0)
 
 
-def _final_lines(fa: ir.Table, service_date: ir.DateValue, billing_tin: ir.StringValue,
-                 categorized: bool) -> ir.Table:
-    """The columns of a final-action line that spending reads; ``category_id`` when ``categorized``."""
+def _final_lines(fa: ir.Table, service_date: ir.DateValue, billing_tin: ir.StringValue) -> ir.Table:
+    """The columns of a final-action line that spending reads. A reader that leaves ``category_id`` out does not
+    have the categories worked out: the engines drop unread expressions."""
     paid_on = ibis.coalesce(fa.paid_date, fa.file_date, service_date)
-    category = {"category_id": fa.category_id} if categorized else {}
     return fa.select(
         data_source=fa.data_source, claim_id=fa.claim_id, family_id=fa.family_id, person_id=fa.person_id,
         payer=fa.payer, incurred_date=service_date, incurred_month=month_index(service_date),
-        paid_date=fa.paid_date, paid_on=paid_on, paid_month=month_index(paid_on), **category,
+        paid_date=fa.paid_date, paid_on=paid_on, paid_month=month_index(paid_on), category_id=fa.category_id,
         allowed_amount=_money(fa.allowed_amount), paid_amount=_money(fa.paid_amount), billing_tin=billing_tin,
     )
 
 
-def medical_lines(medical_claim: ir.Table, categorized: bool = True) -> ir.Table:
+def medical_lines(medical_claim: ir.Table) -> ir.Table:
     fa = final_action(medical_claim)
-    fa = categorize(fa, fa.claim_type, "medical") if categorized else fa
-    return _final_lines(fa, fa.claim_start_date, fa.billing_tin, categorized)
+    fa = categorize(fa, fa.claim_type, "medical")
+    return _final_lines(fa, fa.claim_start_date, fa.billing_tin)
 
 
-def pharmacy_lines(pharmacy_claim: ir.Table, categorized: bool = True) -> ir.Table:
+def pharmacy_lines(pharmacy_claim: ir.Table) -> ir.Table:
     fa = final_action(pharmacy_claim)
-    fa = categorize(fa, ibis.literal("pharmacy"), "pharmacy") if categorized else fa
-    return _final_lines(fa, fa.dispensing_date, ibis.null("string"), categorized)
+    fa = categorize(fa, ibis.literal("pharmacy"), "pharmacy")
+    return _final_lines(fa, fa.dispensing_date, ibis.null("string"))
 
 
 def service_lines(medical_claim: ir.Table, pharmacy_claim: ir.Table | None = None) -> ir.Table:
@@ -165,12 +164,10 @@ def service_lines(medical_claim: ir.Table, pharmacy_claim: ir.Table | None = Non
     return with_categories(lines)
 
 
-def paid_by_tin(lines: ir.Table, paid_through: ir.DateValue, year: int, persons: ir.Table | None = None) -> ir.Table:
+def paid_by_tin(lines: ir.Table, paid_through: ir.DateValue, year: int) -> ir.Table:
     """(person_id, month_index, billing_tin, paid_amount): what was paid on or before ``paid_through`` per person,
-    incurred month of ``year`` and billing TIN (the spend basis of a savings pool's split), for ``persons``
-    (``person_id``; everyone when None)."""
+    incurred month of ``year`` and billing TIN (the spend basis of a savings pool's split)."""
     paid = lines.filter((lines.paid_on <= paid_through) & lines.incurred_month.between(year * 12, year * 12 + 11))
-    paid = paid if persons is None else paid.semi_join(persons, "person_id")
     return paid.group_by(["person_id", "billing_tin", paid.incurred_month.name("month_index")]).aggregate(
         paid_amount=paid.paid_amount.sum().cast(MONEY))
 
@@ -251,13 +248,13 @@ def completion_lines(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, s
         if claims is None or not reachable & included:
             continue
         if reachable <= included and not by_category:
-            parts.append(lines_of(claims, categorized=False).select(*COMPLETION_COLUMNS))
+            parts.append(lines_of(claims).select(*COMPLETION_COLUMNS))
             continue
         named = with_categories(lines_of(claims))
         named = named.filter(named.service_category_1.isin(sorted(included)))
         parts.append(named.select(*COMPLETION_COLUMNS, *(["service_category_1"] if by_category else [])))
     if not parts:  # nothing counts: an empty triangle
-        none = medical_lines(medical_claim, categorized=False).select(*COMPLETION_COLUMNS)
+        none = medical_lines(medical_claim).select(*COMPLETION_COLUMNS)
         return none.filter(ibis.literal(False))
     return ibis.union(*parts, distinct=False)
 
