@@ -67,3 +67,25 @@ def test_depression_screening(run):
               visit("g1", "G", "2019-03-01"), visit("g2", "G", "2019-03-01", hcpcs="G8433")]
     got = by_person(run(run.units("depression_screening", people, claims)))
     assert got == {"A": (1.0, False), "B": (0.0, False), "E": (1.0, True), "F": (1.0, False), "G": (0.0, True)}
+
+
+def test_population_takes_the_practice_of_the_latest_month(run):
+    # One program-year of quarterly periods (months do not repeat within it). P1: PR1 in Jan-Jun, PR2 in Jul-Sep ->
+    # PR2, 9 months. P2: PR1 in Jan-Mar, then attributed with no practice (expanded) in Apr-Dec -> no practice,
+    # 12 months: the latest month's practice, missing or not.
+    import ibis
+    import pyarrow as pa
+
+    from allpayer.compute.quality.frame import population
+    from tests.cost_builders import persons
+
+    rows = [("P1", m, "PR1") for m in range(1, 7)] + [("P1", m, "PR2") for m in range(7, 10)] + \
+        [("P2", m, "PR1") for m in range(1, 4)] + [("P2", m, None) for m in range(4, 13)]
+    months = ibis.memtable(pa.table({
+        "program_id": ["prog"] * len(rows), "year": pa.array([2019] * len(rows), pa.int64()),
+        "period": pa.array([(m - 1) // 3 for _, m, _ in rows], pa.int64()), "person_id": [r[0] for r in rows],
+        "month_index": pa.array([2019 * 12 + m - 1 for _, m, _ in rows], pa.int64()),
+        "practice_id": pa.array([r[2] for r in rows], pa.string())}))
+    people = persons([person("P1", "1950-06-01"), person("P2", "2000-01-01", "male")])
+    got = {r["person_id"]: (r["practice_id"], r["months"], r["age"], r["sex"]) for r in run(population(months, people))}
+    assert got == {"P1": ("PR2", 9, 69, "female"), "P2": (None, 12, 19, "male")}

@@ -33,12 +33,11 @@ def population(attribution_month: ir.Table, person: ir.Table) -> ir.Table:
     """One row per program, year and attributed person: ``practice_id`` of the latest attributed month,
     ``months`` attributed, ``age`` on 31 December, ``sex``."""
     am = attribution_month
-    keys = ["program_id", "year", "person_id"]
-    w = ibis.window(group_by=[am[k] for k in keys], order_by=[ibis.desc(am.month_index)])
-    ranked = am.mutate(_rn=ibis.row_number().over(w))
-    # Spark has no distinct window aggregates: count the months in a grouped aggregate
-    months = am.group_by(keys).aggregate(_months=am.month_index.nunique())
-    latest = attach(ranked.filter(ranked._rn == 0), months, tuple(keys))
+    # One grouping: a person's months within a program-year are distinct (periods do not share months), so the
+    # practice of the latest month is an arg-max. A window ranking the months, joined to a grouping that counted
+    # them, took 1.4-1.6 s at 630k persons.
+    latest = am.group_by(["program_id", "year", "person_id"]).aggregate(
+        practice_id=am.practice_id.argmax(am.month_index), _months=am.month_index.nunique())
     p = person.select(_pid=person.person_id, birth_date=person.birth_date, sex=person.sex)
     j = latest.join(p, latest.person_id == p._pid)
     return j.select("program_id", year=j.year.cast("int64"), person_id=j.person_id, practice_id=j.practice_id,
