@@ -55,7 +55,9 @@ def claim_diagnoses(medical_claim: ir.Table, offset: int = 0, scored: ir.Table |
 
 
 def hcc_person_years(member_months: ir.Table, payer_types: list[str]) -> ir.Table:
-    """(person_id, year) with member months in ``payer_types``: the person-years CMS-HCC scores."""
+    """(person_id, year) with member months in ``payer_types``: the person-years CMS-HCC scores. ``member_months``
+    needs only person_id, year and payer_type, so the member months' ranges per person, year and payer type
+    (:func:`allpayer.compute.tcoc.coverage_ranges`) give the same person-years from a twelfth of the rows."""
     mm = member_months.filter(member_months.payer_type.isin(payer_types))
     return mm.select("person_id", "year").distinct()
 
