@@ -214,8 +214,7 @@ class Context:
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
                        att, hsa, with_risk, self.warehouse.materialize, one_row_per_month=True,
                        medical_superseded=stored_superseded(self.warehouse, "medical_claim"),
-                       pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim") if pharmacy is not None
-                       else None)
+                       pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim"))
         if not publish:
             return out
         out[cost_basis.BASIS] = cost_basis.basis_table(cost_basis.basis(self.warehouse, as_of))

@@ -16,15 +16,8 @@ from allpayer import __version__, cost_basis
 from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
 from allpayer.compute.expected_cost import claims_by_person_month
 from allpayer.compute.program_results import ProgramInputs, program_results
-from allpayer.compute.spending import (
-    claim_months,
-    completion_lines,
-    medical_paid_by_tin,
-    service_lines,
-    spend_columns,
-    spend_grain,
-)
-from allpayer.compute.tcoc import COST_LINE_COLUMNS, completed_spend
+from allpayer.compute.spending import claim_spend, completion_lines, medical_paid_by_tin, spend_columns
+from allpayer.compute.tcoc import completed_spend
 from allpayer.config.cost import CostSettings
 from allpayer.config.loader import load_pack, pack_path
 from allpayer.fingerprint import input_fingerprints
@@ -52,12 +45,12 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
         published, basis = reused
     else:
         basis = None
-        # As TCOC computes it: the lines grouped as they are read, not stored (see run_tcoc), and the spend stored
-        # on its own (fused with the groupings that follow, this ran out of memory at 630k).
-        lines = service_lines(medical, pharmacy).select(*COST_LINE_COLUMNS)
-        raw_pharmacy = warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None
-        published = warehouse.materialize("run_spend", spend_grain(
-            lines, enrollment, ibis.literal(as_of), claim_months(warehouse.table("medical_claim"), raw_pharmacy)))
+        # As TCOC computes it, stored on its own (fused with the groupings that follow, this ran out of memory at
+        # 630k).
+        published = warehouse.materialize("run_spend", claim_spend(
+            warehouse.table("medical_claim"), warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None,
+            enrollment, ibis.literal(as_of), stored_superseded(warehouse, "medical_claim"),
+            stored_superseded(warehouse, "pharmacy_claim")))
     # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
     spend = spend_columns(published, settings.financial_target_services)
     provider = medical_paid_by_tin(warehouse.table("medical_claim"), stored_superseded(warehouse, "medical_claim"),

@@ -139,16 +139,16 @@ def coverage_runs(pack: Pack, programs: list[Program], spans: ir.Table, overlapp
 
     A person outside ``overlapping`` (:func:`~allpayer.compute.enrollment.overlapping_persons`) has one coverage
     in each covered month, which is therefore their primary payer: each of their ``spans`` (cut at death) that
-    matches a program is one run. The others' months go through :func:`program_months` (``cov`` and ``primary``
-    as there), each month a run of one. At 630k persons the runs are 0.7M spans and 1.0M months, where the
-    program months were 12.0M rows."""
+    matches a program is one run. The others' months (``cov``: their member months, cut at death) go through
+    :func:`program_months` (``primary`` as there), each month a run of one. At 630k persons the runs are 0.7M
+    spans and 1.0M months, where the program months were 12.0M rows."""
     lo, hi = months
     single = span_runs(spans.anti_join(overlapping, "person_id"))
     tagged = tag_program(single, programs, lambda p: match_predicate(single, p.match))
     tagged = tagged.select("program_id", "person_id", "plan", first_month=ibis.greatest(tagged.first_month, lo),
                            last_month=ibis.least(tagged.last_month, hi))
     tagged = tagged.filter(tagged.first_month <= tagged.last_month)
-    several = program_months(pack, programs, cov.semi_join(overlapping, "person_id"), months, primary)
+    several = program_months(pack, programs, cov, months, primary)
     several = several.select("program_id", "person_id", "plan", first_month="month_index",
                              last_month="month_index")
     return tagged.union(several, distinct=False)

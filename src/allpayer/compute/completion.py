@@ -24,7 +24,6 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from allpayer.compute.attribution_setup import union_all
 from allpayer.compute.calendar import month_index
 from allpayer.compute.enrollment import coverage_spans, merge_spans
 from allpayer.compute.stage import Stage, lazy
@@ -173,12 +172,13 @@ def payer_exposure(enrollment: ir.Table, last_month: int | None = None) -> ir.Ta
     previous_last = s.last.lag().over(ibis.window(group_by=[s.person_id, s.payer], order_by=[s.first, s.last]))
     s = s.mutate(_meets=(s.first == previous_last).fill_null(False))
     meets = s.filter(s._meets)
-    changes = union_all([
+    changes = ibis.union(
         s.select("payer", month_index=s.first, change=ibis.literal(1)),
         s.select("payer", month_index=s.last + 1, change=ibis.literal(-1)),
         meets.select("payer", month_index=meets.first, change=ibis.literal(-1)),
         meets.select("payer", month_index=meets.first + 1, change=ibis.literal(1)),
-    ])
+        distinct=False,
+    )
     changes = changes.group_by(["payer", "month_index"]).aggregate(change=changes.change.sum())
     bounds = s.group_by("payer").aggregate(_lo=s.first.min(), _hi=s.last.max())
     hi = bounds._hi if last_month is None else ibis.least(bounds._hi, last_month)

@@ -74,6 +74,16 @@ def final_action(claims: ir.Table, superseded: ir.Table | None = None) -> ir.Tab
     return without_superseded(lines, dropped)
 
 
+def final_action_among(claims: ir.Table, kept: ir.Table, superseded: ir.Table | None = None) -> ir.Table:
+    """:func:`final_action` of ``kept``, rows of ``claims`` filtered before final action so that its anti-join
+    reads only them. Without intake's ``superseded`` list, the list is worked out from every line of ``claims``,
+    not from ``kept``: a family's versions may fall outside the filter. Final-action lines are returned as they
+    are."""
+    if "family_id" in kept.columns:
+        return kept
+    return final_action(kept, superseded if superseded is not None else superseded_versions(claims))
+
+
 def without_superseded(rows: ir.Table, superseded: ir.Table) -> ir.Table:
     """``rows`` (with ``data_source``, ``claim_id``, ``family_id``) less those of the ``superseded`` versions."""
     kept = rows.anti_join(superseded, [rows.data_source == superseded.data_source,

@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from allpayer.compute.final_action import final_action, superseded_versions
+from allpayer.compute.final_action import final_action_among
 from allpayer.compute.risk_hcc import age_band, raw_scores
 from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import RiskSettings
@@ -38,15 +38,11 @@ def claim_diagnoses(medical_claim: ir.Table, offset: int = 0, scored: ir.Table |
     ``medical_claim`` may be final-action lines, or the lines as loaded with the ``superseded`` versions (worked
     out from them when None): then the lines are kept to the scored person-years before final action, so its
     anti-join reads those only (7.3M of 20.5M lines at 630k persons)."""
-    c = medical_claim
-    year = (c.claim_start_date.year() + offset).cast("int64")
-    if scored is not None:
-        dated = c.mutate(_year=year)
-        c = dated.semi_join(scored, [dated.person_id == scored.person_id, dated._year == scored.year]).drop("_year")
-    dropped = superseded if superseded is not None or "family_id" in c.columns else superseded_versions(medical_claim)
-    fa = final_action(c, dropped)
+    dated = medical_claim.mutate(year=(medical_claim.claim_start_date.year() + offset).cast("int64"))
+    kept = dated if scored is None else dated.semi_join(scored, ["person_id", "year"])
+    fa = final_action_among(medical_claim, kept, superseded)
     cols = [name for name in DIAGNOSIS_COLUMNS if name in fa.columns]
-    narrow = fa.select("person_id", *cols, year=(fa.claim_start_date.year() + offset).cast("int64"))
+    narrow = fa.select("person_id", *cols, "year")
     # One scan; each line's filled positions become rows. Most of the 25 positions are empty: dropping them
     # before they are rows, not after, saves turning 183M position values into rows at 630k persons.
     codes = ibis.array([narrow[c] for c in cols]).filter(lambda code: code.notnull() & (code != ""))

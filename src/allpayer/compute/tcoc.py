@@ -56,10 +56,6 @@ def completed_spend(spend: ir.Table, completion: ir.Table | None) -> ir.Table:
     return j.drop("_payer", "_month", "_ratio")
 
 
-# What spending and completion read of a service line: claim ids, data source and dates stay behind, so the
-# materialised lines are narrow.
-COST_LINE_COLUMNS = ("person_id", "payer", "incurred_month", "paid_on", "paid_month", "category_id",
-                     "allowed_amount", "paid_amount")
 SPEND_COLUMNS = ("allowed_amount", "paid_amount", "allowed_completed", "paid_completed")
 MEASURES = ("allowed", "paid", "allowed_completed", "paid_completed")
 
@@ -331,23 +327,14 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
     from allpayer.compute.final_action import final_action
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
-    from allpayer.compute.spending import (
-        claim_months,
-        completion_lines,
-        service_lines,
-        spend_by_category,
-        spend_columns,
-        spend_grain,
-    )
+    from allpayer.compute.spending import claim_spend, completion_lines, spend_by_category, spend_columns
 
+    member_months = keep("cost_member_months", member_months)
+    stored_spend = keep("cost_spend", claim_spend(medical_claim, pharmacy_claim, enrollment, ibis.literal(as_of),
+                                                  medical_superseded, pharmacy_superseded))
+    # The completion triangle reads the claims on its own.
     medical = final_action(medical_claim, medical_superseded)
     fills = None if pharmacy_claim is None else final_action(pharmacy_claim, pharmacy_superseded)
-    # The lines are not stored: spend groups them as they are read (stored first, 33.9M lines at 630k persons
-    # took 10 s to write and read back), and the completion triangle reads the claims on its own.
-    lines = service_lines(medical, fills).select(*COST_LINE_COLUMNS)
-    member_months = keep("cost_member_months", member_months)
-    stored_spend = keep("cost_spend", spend_grain(lines, enrollment, ibis.literal(as_of),
-                                                  claim_months(medical_claim, pharmacy_claim)))
     spend = spend_columns(stored_spend, settings.financial_target_services)
     target = completion_lines(medical, fills, settings.financial_target_services, settings.completion.by_category)
     segments = ("payer", "service_category_1") if settings.completion.by_category else ("payer",)

@@ -19,7 +19,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from allpayer.compute.final_action import final_action, superseded_versions
+from allpayer.compute.final_action import final_action, final_action_among, superseded_versions
 from allpayer.compute.risk import DIAGNOSIS_COLUMNS, age_on
 from allpayer.compute.stage import Stage, lazy
 
@@ -221,8 +221,7 @@ def claim_facts(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, value_
     if pharmacy_claim is not None:
         # Kept to the persons before final action, so its anti-join reads their fills only (5.6M of 14.8M).
         mine = pharmacy_claim if persons is None else pharmacy_claim.semi_join(persons, "person_id")
-        fills = final_action(mine, pharmacy_superseded if pharmacy_superseded is not None
-                             else superseded_versions(pharmacy_claim))
+        fills = final_action_among(pharmacy_claim, mine, pharmacy_superseded)
     codes = claim_codes(lines, fills)
     ids = value_set_ids(value_sets)
     # Matched on the stored values of the measured lines, and on every fill's NDC as loaded: more NDCs than the
