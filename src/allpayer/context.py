@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 
 from allpayer import cost_basis
 from allpayer.compute.attribution import AttributionInputs, Stage, attribute
-from allpayer.compute.enrollment import member_months, primary_payer_months, residency
+from allpayer.compute.enrollment import member_months, overlapping_persons, primary_payer_months, residency
 from allpayer.compute.risk import SECONDARY_DIAGNOSES
 from allpayer.compute.scale import participation, scale
 from allpayer.compute.stage import lazy
@@ -125,17 +125,21 @@ class Context:
         )
 
     def enrollment_tables(self, pk: Pack, stage: Stage | None = None) -> dict[str, ir.Table]:
-        """``member_month`` (pack convention) and ``primary_payer_month`` (with residency and HSA). Coverage
-        months are computed once (``stage`` may keep them as a scratch table) and feed both."""
+        """``member_month`` (pack convention), ``primary_payer_month`` (with residency and HSA) and
+        ``overlapping_persons`` (scratch: persons with coverage overlapping in a month, which attribution reads
+        too). Coverage months are computed once (``stage`` may keep them as a scratch table) and feed both."""
         enrollment, person = self.table("enrollment"), self.table("person")
         zip_hsa = ibis.memtable(refdata.zip_hsa(pk.residency.hsa_crosswalk)) if pk.residency.hsa_crosswalk else None
         residents = residency(person, pk.residency.states, zip_hsa)
         keep = stage or lazy
         coverage = keep("member_month", member_months(enrollment, person, pk.member_months.convention))
+        overlapping = keep("overlapping_persons", overlapping_persons(enrollment, person))
         return {
             "member_month": coverage,
             "primary_payer_month": primary_payer_months(enrollment, person, pk.payer_hierarchy,
-                                                        pk.member_months.convention, residents, coverage, keep),
+                                                        pk.member_months.convention, residents, coverage, keep,
+                                                        overlapping),
+            "overlapping_persons": overlapping,
         }
 
     def attribute(self, pack: str | Path = "vermont", years: list[int] | None = None,
@@ -148,7 +152,8 @@ class Context:
         # Both month tables are published as they are computed (on DuckDB, publishing one moves its scratch file).
         out = self.enrollment_tables(pk, stage)
         out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])
-        inputs = replace(self.attribution_inputs(), primary=out["primary_payer_month"])
+        inputs = replace(self.attribution_inputs(), primary=out["primary_payer_month"],
+                         overlapping=out.pop("overlapping_persons"))
         out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
         return self._publish(out) if publish else out
 
@@ -183,9 +188,13 @@ class Context:
 
     def cost_member_months(self, pk: Pack) -> tuple[ir.Table, ir.Table]:
         """(member months, person HSA) for TCOC: primary-payer months of residents (one row per person and
-        month), weight = member_month."""
-        ppm = (self.table("primary_payer_month") if self.warehouse.has("primary_payer_month")
-               else self.enrollment_tables(pk)["primary_payer_month"])
+        month), weight = member_month. Read from the published ``primary_payer_month`` where there is one (a copy
+        of its columns took longer to store than its readers saved: 1.2 s at 630k persons); else computed once
+        into a scratch table, which several parts of TCOC and a run read."""
+        if self.warehouse.has("primary_payer_month"):
+            ppm = self.table("primary_payer_month")
+        else:
+            ppm = self.warehouse.materialize("primary_payer_month", self.enrollment_tables(pk)["primary_payer_month"])
         if "resident" in ppm.columns:
             ppm = ppm.filter(ppm.resident)
         mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))

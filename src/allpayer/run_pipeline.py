@@ -60,7 +60,7 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
     inputs = ProgramInputs(
         attribution_month=attribution_month,
-        member_months=warehouse.materialize("run_member_months", member_months),
+        member_months=member_months,
         claims=claims, provider_spend=warehouse.materialize("run_provider_spend", provider),
         risk=warehouse.table("risk_score") if has("risk_score") else None,
         quality=warehouse.table("quality_score").to_pyarrow() if has("quality_score") else None,

@@ -171,16 +171,18 @@ def overlapping_persons(enrollment: ir.Table, person: ir.Table | None = None) ->
 
 def primary_payer_months(enrollment: ir.Table, person: ir.Table, hierarchy: Sequence[str],
                          convention: str = "any_day", residents: ir.Table | None = None,
-                         coverage: ir.Table | None = None, stage: Stage = lazy) -> ir.Table:
+                         coverage: ir.Table | None = None, stage: Stage = lazy,
+                         overlapping: ir.Table | None = None) -> ir.Table:
     """Statewide member months: person × month with the primary payer, the person's ``member_month``
     (union of all coverage that month under ``convention``), ``resident`` and ``hsa``.
 
-    ``coverage`` is :func:`member_months` of the same inputs (either convention), if already at hand. Only
-    persons with overlapping coverage go through the per-month pick; the rest take their one coverage.
-    ``stage`` may store those persons once: three parts of the plan read them, and inlined each ordered every
-    enrollment span twice again."""
+    ``coverage`` is :func:`member_months` of the same inputs (either convention), and ``overlapping``
+    :func:`overlapping_persons`, if already at hand. Only persons with overlapping coverage go through the
+    per-month pick; the rest take their one coverage. ``stage`` may store those persons once: three parts of the
+    plan read them, and inlined each ordered every enrollment span twice again."""
     coverage = coverage if coverage is not None else member_months(enrollment, person, convention)
-    multi = stage("overlapping_persons", overlapping_persons(enrollment, person))
+    multi = overlapping if overlapping is not None else stage("overlapping_persons",
+                                                              overlapping_persons(enrollment, person))
     single = coverage.anti_join(multi, "person_id")
     mm_single = (ibis.literal(1.0) if convention == "any_day"
                  else single.days_covered.cast("float64") / days_in_month(single.month_index).cast("float64"))

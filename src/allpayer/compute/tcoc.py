@@ -329,7 +329,6 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
     from allpayer.compute.spending import claim_spend, completion_lines, spend_by_category, spend_columns
 
-    member_months = keep("cost_member_months", member_months)
     stored_spend = keep("cost_spend", claim_spend(medical_claim, pharmacy_claim, enrollment, ibis.literal(as_of),
                                                   medical_superseded, pharmacy_superseded))
     # The completion triangle reads the claims on its own.
