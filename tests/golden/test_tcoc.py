@@ -179,6 +179,11 @@ def test_person_years_on_coverage_ranges(run):
         months = run(person_years(person_months(spend, mm, own_payer_only=own_payer, one_row_per_month=True)))
         ranged = run(spend_person_years(spend, mm, own_payer_only=own_payer, one_row_per_month=True))
         assert sorted(ranged, key=key) == sorted(months, key=key)
+    # Ranges are numbered from 0 and months in gapped years below it: without F, G's commercial range is number 0.
+    no_f = mm.filter(mm.person_id != "F")
+    assert {key(r): r["allowed"] for r in run(spend_person_years(spend, no_f, one_row_per_month=True))} == {
+        ("G", "commercial"): Decimal("300.00"), ("G", "medicare"): Decimal("57.00"),
+        ("H", "medicare"): Decimal("20.00")}
     # Unenrolled: F's May claim (40.00) and H's January 2020 claim (5.00), by year.
     rows = run(unenrolled_spend(spend, mm, one_row_per_month=True))
     assert sorted((r["year"], r["allowed"]) for r in rows) == [(2019, Decimal("40.00")), (2020, Decimal("5.00"))]

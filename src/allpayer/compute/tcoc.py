@@ -161,13 +161,25 @@ def spend_person_years(spend: ir.Table, member_months: ir.Table, completion: ir.
                        own_payer_only: bool = False, one_row_per_month: bool = False,
                        ranges: ir.Table | None = None) -> ir.Table:
     """:func:`person_years` of :func:`person_months`, computed on :func:`coverage_ranges` (``ranges``, if at
-    hand) where they stand for the member months: with ``own_payer_only`` (rows unique per person, payer type and
-    month) or ``one_row_per_month``. Years the ranges cannot stand for go through the month-level join."""
+    hand) with ``own_payer_only`` (rows unique per person, payer type and month) or ``one_row_per_month``.
+
+    Years the ranges cannot stand for join the spend as one range per member month: such months never overlap
+    either, so the spend is read and joined once (a second read for those years, 2% of the spend, took 1 s at
+    630k persons)."""
     if not (own_payer_only or one_row_per_month):
         return person_years(person_months(spend, member_months, completion))
     ranges = ranges if ranges is not None else coverage_ranges(member_months)
     years = ranges.filter(_stands_for(ranges, own_payer_only))
-    r = years.select(_pid="person_id", _y="year", _type="payer_type", _first="first_month", _last="last_month",
+    months = _rest_of_years(member_months, ranges, own_payer_only)
+    # Numbered below the ranges' numbers (0 and up), so every range and month has its own.
+    number = -ibis.row_number().over(ibis.window(order_by=[months.person_id, months.month_index, months.payer_type]))
+    months = months.select("person_id", "year", "payer_type", member_months=months.weight.cast("float64"),
+                           first_month="month_index", last_month="month_index", range_id=number - 1)
+    cols = ["person_id", "year", "payer_type", "member_months", "first_month", "last_month"]
+    # Stored on Spark, the ranges' numbers are 32-bit.
+    every = years.select(*cols, range_id=years.range_id.cast("int64")).union(
+        months.select(*cols, range_id=months.range_id.cast("int64")), distinct=False)
+    r = every.select(_pid="person_id", _y="year", _type="payer_type", _first="first_month", _last="last_month",
                      _range="range_id")
     s = completed_spend(spend, completion)
     s = s.mutate(_year=year_of(s.month_index))
@@ -175,13 +187,12 @@ def spend_person_years(spend: ir.Table, member_months: ir.Table, completion: ir.
     j = s.join(r, [*on, s.payer_type == r._type] if own_payer_only else on)
     sums = j.group_by("_range").aggregate(
         **{m: j[c].sum().cast(MONEY) for m, c in zip(MEASURES, SPEND_COLUMNS, strict=True)})
-    fast = years.left_join(sums, years.range_id == sums._range)
     zero = ibis.literal(0).cast(MONEY)
-    fast = fast.select("person_id", "year", "payer_type", "member_months",
-                       **{m: ibis.coalesce(fast[m], zero).cast(MONEY) for m in MEASURES})
-    rest = person_years(person_months(_rest_of_years(spend, ranges, own_payer_only),
-                                      _rest_of_years(member_months, ranges, own_payer_only), completion,
-                                      own_payer_only, one_row_per_month))
+    summed = every.left_join(sums, every.range_id == sums._range)
+    summed = summed.select("person_id", "year", "payer_type", "member_months", "range_id",
+                           **{m: ibis.coalesce(summed[m], zero).cast(MONEY) for m in MEASURES})
+    fast = summed.filter(summed.range_id >= 0).drop("range_id")
+    rest = person_years(summed.filter(summed.range_id < 0).rename(weight="member_months"))
     return fast.union(rest.select(*fast.columns).cast(fast.schema()), distinct=False)
 
 
