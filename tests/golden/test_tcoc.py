@@ -130,14 +130,14 @@ def test_unenrolled_spend_and_interim_primary_payer(run):
 
 
 def test_primary_payer_months_need_no_shares(run):
-    # Without D's shared January, every person-month has one row: person_months with one_row_per_month (no
-    # shares computed) gives the same rows to the cent as the general path.
-    from allpayer.compute.tcoc import person_months
+    # Without D's shared January, every person-month has one row: the person-years of one_row_per_month (ranges,
+    # no shares computed) are the same rows to the cent as those of the general path's person-months.
+    from allpayer.compute.tcoc import person_months, person_years, spend_person_years
 
     unique = member_months([m for m in MM if m[0] != "D"])
-    key = lambda r: (r["person_id"], r["month_index"], r["payer_type"])  # noqa: E731
-    general = sorted(run(person_months(_spend(), unique)), key=key)
-    assert general == sorted(run(person_months(_spend(), unique, one_row_per_month=True)), key=key)
+    key = lambda r: (r["person_id"], r["year"], r["payer_type"])  # noqa: E731
+    general = sorted(run(person_years(person_months(_spend(), unique))), key=key)
+    assert general == sorted(run(spend_person_years(_spend(), unique, one_row_per_month=True)), key=key)
     assert sum(r["allowed"] for r in general) == Decimal("13800.00")  # A 1200 + B 600 + C 12000 (E: no months)
 
 
@@ -174,11 +174,14 @@ def test_person_years_on_coverage_ranges(run):
     # Own payer only: G's 7.00 commercial claim in a Medicare month counts nowhere.
     own = {key(r): r["allowed"] for r in run(spend_person_years(spend, mm, own_payer_only=True))}
     assert own[("G", "medicare")] == Decimal("50.00") and own[("G", "commercial")] == Decimal("300.00")
-    # The same rows as the month-level join, to the cent, both ways.
-    for own_payer in (False, True):
-        months = run(person_years(person_months(spend, mm, own_payer_only=own_payer, one_row_per_month=True)))
-        ranged = run(spend_person_years(spend, mm, own_payer_only=own_payer, one_row_per_month=True))
-        assert sorted(ranged, key=key) == sorted(months, key=key)
+    # The same rows as the month-level join, to the cent, both ways. Own payer: each payer type's claims meet that
+    # type's member months alone.
+    months = run(person_years(person_months(spend, mm)))
+    assert sorted(run(spend_person_years(spend, mm, one_row_per_month=True)), key=key) == sorted(months, key=key)
+    own_months = [row for t in ("commercial", "medicare") for row in run(person_years(person_months(
+        spend.filter(spend.payer_type == t), mm.filter(mm.payer_type == t))))]
+    ranged = run(spend_person_years(spend, mm, own_payer_only=True, one_row_per_month=True))
+    assert sorted(ranged, key=key) == sorted(own_months, key=key)
     # Ranges are numbered from 0 and months in gapped years below it: without F, G's commercial range is number 0.
     no_f = mm.filter(mm.person_id != "F")
     assert {key(r): r["allowed"] for r in run(spend_person_years(spend, no_f, one_row_per_month=True))} == {

@@ -60,38 +60,28 @@ SPEND_COLUMNS = ("allowed_amount", "paid_amount", "allowed_completed", "paid_com
 MEASURES = ("allowed", "paid", "allowed_completed", "paid_completed")
 
 
-def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table | None = None,
-                  own_payer_only: bool = False, one_row_per_month: bool = False) -> ir.Table:
-    """One row per member-month row with its share of the person's spend in that month.
+def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table | None = None) -> ir.Table:
+    """One row per member-month row with its share of the person's spend in that month (by weight).
 
-    Member-month rows are unique per person, payer type and month. Spend is summed per person and month (per
-    payer type with ``own_payer_only``) before the join, so the join is one-to-one and the member-month table
-    is never grouped. ``own_payer_only`` counts only claims of the row's own payer type (e.g. Medicare FFS
-    claims for Medicare beneficiaries, domain.md §8.3); such claims go wholly to that row.
-    ``one_row_per_month`` says the member months have one row per person and month (primary-payer months), so
-    no month's spend is shared between rows and the shares need not be computed."""
+    Member-month rows are unique per person, payer type and month. Spend is summed per person and month before
+    the join, so the join is one-to-one and the member-month table is never grouped. Member months with one row
+    per person and month, or the own-payer view, take :func:`spend_person_years`'s ranges instead."""
     s = completed_spend(spend, completion)
-    keys = ["person_id", "month_index", "payer_type"] if own_payer_only else ["person_id", "month_index"]
+    keys = ["person_id", "month_index"]
     sums = s.group_by(keys).aggregate(
         **{m: s[c].sum().cast(MONEY) for m, c in zip(MEASURES, SPEND_COLUMNS, strict=True)})
     sums = sums.rename(**{f"_{k}": k for k in keys})
     mm = member_months.select("person_id", "payer_type", "month_index", "year",
                               weight=member_months.weight.cast("float64"))
-    if one_row_per_month and not own_payer_only:
-        mm = mm.mutate(share=ibis.literal(1.0))
-    elif not own_payer_only:
-        # A grouping and a join rather than a window: both spill to disk, a window over every member month
-        # ran out of memory at 630k persons.
-        totals = mm.group_by(_pid=mm.person_id, _mi=mm.month_index).aggregate(_total=mm.weight.sum())
-        mm = mm.join(totals, [mm.person_id == totals._pid, mm.month_index == totals._mi])
-        mm = mm.select("person_id", "payer_type", "month_index", "year", "weight", share=mm.weight / mm._total)
+    # A grouping and a join rather than a window: both spill to disk, a window over every member month ran out of
+    # memory at 630k persons.
+    totals = mm.group_by(_pid=mm.person_id, _mi=mm.month_index).aggregate(_total=mm.weight.sum())
+    mm = mm.join(totals, [mm.person_id == totals._pid, mm.month_index == totals._mi])
+    mm = mm.select("person_id", "payer_type", "month_index", "year", "weight", share=mm.weight / mm._total)
     j = mm.left_join(sums, [mm[k] == sums[f"_{k}"] for k in keys])
     zero = ibis.literal(0).cast(MONEY)
-    if own_payer_only:
-        amounts = {m: j[m] for m in MEASURES}
-    else:
-        amounts = {m: ibis.ifelse(j.share == 1.0, j[m], (j[m].cast("float64") * j.share).round(2).cast(MONEY))
-                   for m in MEASURES}
+    amounts = {m: ibis.ifelse(j.share == 1.0, j[m], (j[m].cast("float64") * j.share).round(2).cast(MONEY))
+               for m in MEASURES}
     return j.select("person_id", "payer_type", "month_index", "year", "weight",
                     **{m: ibis.coalesce(v, zero).cast(MONEY) for m, v in amounts.items()})
 
@@ -148,7 +138,7 @@ def _stands_for(ranges: ir.Table, own_payer_only: bool) -> ir.BooleanValue:
 
 
 def _rest_of_years(table: ir.Table, ranges: ir.Table, own_payer_only: bool = False) -> ir.Table:
-    """The rows of ``table`` (member months or spend, by ``person_id``, ``month_index`` and ``payer_type``) in the
+    """The rows of ``table`` (member months: ``person_id``, ``month_index`` and ``payer_type``) in the
     years :func:`coverage_ranges` cannot stand for: years with a gap, or with ``own_payer_only`` payer types with
     a gap."""
     keys = ["person_id", "year", "payer_type"] if own_payer_only else ["person_id", "year"]
