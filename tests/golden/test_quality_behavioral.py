@@ -86,3 +86,21 @@ def test_medication_initiates_aod_treatment(run):
     drugs = [rx("r1", "X", "2019-05-08", "80.00", ndc_code="12496120803")]
     got = by_person(run(run.units("aod_initiation", [person("X", "1985-01-01")], claims, drugs)))
     assert got == {"X": (1.0, False)}
+
+
+def test_reversed_or_unmatched_fill_does_not_initiate(run):
+    # X: the buprenorphine fill 7 days after the index is reversed on 20 May -> not initiated. Y: a fill of another
+    # drug (the builder's default NDC, in no value set) 7 days after -> not initiated. Z: a fill adjusted to the
+    # buprenorphine NDC -> the adjustment counts, initiated. Fills are kept to matched NDCs before final action.
+    people = [person(p, "1985-01-01") for p in "XYZ"]
+    claims = [visit(f"{p.lower()}1", p, "2019-05-01", dx="F1120") for p in "XYZ"]
+    bup = "12496120803"
+    drugs = [rx("rx1", "X", "2019-05-08", "80.00", ndc_code=bup),
+             rx("rx2", "X", "2019-05-08", "-80.00", ndc_code=bup, claim_status="reversal", original_claim_id="rx1",
+                paid_date="2019-05-20"),
+             rx("ry1", "Y", "2019-05-08", "80.00"),
+             rx("rz1", "Z", "2019-05-08", "80.00"),
+             rx("rz2", "Z", "2019-05-08", "80.00", ndc_code=bup, claim_status="adjustment", original_claim_id="rz1",
+                paid_date="2019-05-20")]
+    got = by_person(run(run.units("aod_initiation", people, claims, drugs)))
+    assert got == {"X": (0.0, False), "Y": (0.0, False), "Z": (1.0, False)}
