@@ -243,16 +243,26 @@ def _with_dimensions(py: ir.Table, attribution: ir.Table | None, person_hsa: ir.
     )
 
 
-def _summarise(t: ir.Table, dimension: str, amount: str) -> ir.Table:
-    mm = t.member_months.sum()
-    headline = t[f"{amount}_truncated"].sum()
-    risk_mm = (t.risk_score * t.member_months).sum()
-    risk_w = ibis.ifelse(t.risk_score.notnull(), t.member_months, 0.0).sum()
+def _partial_sums(t: ir.Table, dimensions: Sequence[str], amount: str) -> ir.Table:
+    """The sums :func:`_summarise` adds up, per year, payer type and every dimension's group at once: one pass
+    over the person-years. Every measure is a sum, so each dimension's summary adds these few rows up. A grouping
+    per dimension read the person-years (with their all-payer copy) once each: at 630k persons x 6 years, five
+    reads of 7.5M rows held in memory as a common table expression, which spilled (``tcoc`` 10.2 s)."""
+    return t.group_by(["year", "payer_type", *dict.fromkeys(dimensions)]).aggregate(
+        _counted=t._counted.sum(), member_months=t.member_months.sum(),
+        allowed=t.allowed.sum(), paid=t.paid.sum(), allowed_completed=t.allowed_completed.sum(),
+        paid_completed=t.paid_completed.sum(), _headline=t[f"{amount}_truncated"].sum(),
+        _risk=(t.risk_score * t.member_months).sum(),
+        _risk_w=ibis.ifelse(t.risk_score.notnull(), t.member_months, 0.0).sum())
+
+
+def _summarise(t: ir.Table, dimension: str) -> ir.Table:
+    """One dimension's summary from :func:`_partial_sums`."""
     g = t.group_by(["year", "payer_type", t[dimension].name("group")]).aggregate(
-        persons=t._counted.sum().cast("int64"), member_months=mm,
+        persons=t._counted.sum().cast("int64"), member_months=t.member_months.sum(),
         allowed=t.allowed.sum().cast(MONEY), paid=t.paid.sum().cast(MONEY),
         allowed_completed=t.allowed_completed.sum().cast(MONEY), paid_completed=t.paid_completed.sum().cast(MONEY),
-        tcoc=headline.cast(MONEY), _risk=risk_mm, _risk_w=risk_w)
+        tcoc=t._headline.sum().cast(MONEY), _risk=t._risk.sum(), _risk_w=t._risk_w.sum())
     pmpm = ibis.ifelse(g.member_months > 0, g.tcoc.cast("float64") / g.member_months, ibis.null("float64"))
     mean_risk = ibis.ifelse(g._risk_w > 0, g._risk / g._risk_w, ibis.null("float64"))
     return g.mutate(
@@ -281,8 +291,9 @@ def summarise_years(person_year: ir.Table, settings: CostSettings | None = None,
                     risk: ir.Table | None = None, dimensions: Sequence[str] = DIMENSIONS,
                     stage: Stage = lazy, name: str = "tcoc") -> ir.Table:
     """:func:`tcoc` from :func:`person_years` already at hand (truncation, dimensions, all-payer roll-up).
-    ``stage`` may store the truncated person-years with their dimensions (``<name>_person_years``): every
-    dimension's summary reads them, and would otherwise truncate and join them again."""
+    ``stage`` may store the truncated person-years with their dimensions (``<name>_person_years``), which would
+    otherwise be truncated and joined again, and their sums per group of every dimension
+    (``<name>_partial_sums``), which every dimension's summary reads."""
     settings = settings or CostSettings()
     py = truncate(person_year, settings.truncation.percentile)
     py = stage(f"{name}_person_years", _with_dimensions(py, attribution, person_hsa, risk))
@@ -293,7 +304,9 @@ def summarise_years(person_year: ir.Table, settings: CostSettings | None = None,
     first = ibis.row_number().over(ibis.window(group_by=[allp.person_id, allp.year], order_by=allp.payer_type))
     allp = allp.mutate(payer_type=ibis.literal("all_payer"), _counted=ibis.ifelse(first == 0, 1, 0))
     both = py.mutate(_counted=ibis.literal(1)).union(allp.select(*py.columns, "_counted"))
-    parts = [_summarise(both, d, settings.amount) for d in dimensions]
+    # Stored: every dimension reads them (Spark would compute them once per dimension).
+    partial = stage(f"{name}_partial_sums", _partial_sums(both, dimensions, settings.amount))
+    parts = [_summarise(partial, d) for d in dimensions]
     out = parts[0]
     for p in parts[1:]:
         out = out.union(p)
