@@ -51,8 +51,12 @@ def completed_spend(spend: ir.Table, completion: ir.Table | None) -> ir.Table:
                           _ratio=completion.completion_ratio)
     j = s.left_join(c, [s.payer == c._payer, s.month_index == c._month])
     ratio = ibis.coalesce(j._ratio, 1.0)
-    j = j.mutate(allowed_completed=(j.allowed_amount.cast("float64") * ratio).round(2).cast(MONEY),
-                 paid_completed=(j.paid_amount.cast("float64") * ratio).round(2).cast(MONEY))
+
+    # A complete month (ratio 1, most of them) keeps its amount: no arithmetic in floating point for it.
+    def completed(amount: ir.DecimalValue) -> ir.DecimalValue:
+        return ibis.ifelse(ratio == 1.0, amount.cast(MONEY), (amount.cast("float64") * ratio).round(2).cast(MONEY))
+
+    j = j.mutate(allowed_completed=completed(j.allowed_amount), paid_completed=completed(j.paid_amount))
     return j.drop("_payer", "_month", "_ratio")
 
 
