@@ -51,13 +51,14 @@ def completed_spend(spend: ir.Table, completion: ir.Table | None) -> ir.Table:
                           _ratio=completion.completion_ratio)
     j = s.left_join(c, [s.payer == c._payer, s.month_index == c._month])
     ratio = ibis.coalesce(j._ratio, 1.0)
-
-    # A complete month (ratio 1, most of them) keeps its amount: no arithmetic in floating point for it.
-    def completed(amount: ir.DecimalValue) -> ir.DecimalValue:
-        return ibis.ifelse(ratio == 1.0, amount.cast(MONEY), (amount.cast("float64") * ratio).round(2).cast(MONEY))
-
-    j = j.mutate(allowed_completed=completed(j.allowed_amount), paid_completed=completed(j.paid_amount))
+    j = j.mutate(allowed_completed=scaled(j.allowed_amount, ratio), paid_completed=scaled(j.paid_amount, ratio))
     return j.drop("_payer", "_month", "_ratio")
+
+
+def scaled(amount: ir.DecimalValue, factor: ir.FloatingValue) -> ir.DecimalValue:
+    """``amount`` times ``factor``, rounded to the cent. At factor 1 (a complete month, a person's only member-month
+    row: most rows) the amount is kept as it is, with no arithmetic in floating point."""
+    return ibis.ifelse(factor == 1.0, amount.cast(MONEY), (amount.cast("float64") * factor).round(2).cast(MONEY))
 
 
 SPEND_COLUMNS = ("allowed_amount", "paid_amount", "allowed_completed", "paid_completed")
@@ -84,8 +85,7 @@ def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table
     mm = mm.select("person_id", "payer_type", "month_index", "year", "weight", share=mm.weight / mm._total)
     j = mm.left_join(sums, [mm[k] == sums[f"_{k}"] for k in keys])
     zero = ibis.literal(0).cast(MONEY)
-    amounts = {m: ibis.ifelse(j.share == 1.0, j[m], (j[m].cast("float64") * j.share).round(2).cast(MONEY))
-               for m in MEASURES}
+    amounts = {m: scaled(j[m], j.share) for m in MEASURES}
     return j.select("person_id", "payer_type", "month_index", "year", "weight",
                     **{m: ibis.coalesce(v, zero).cast(MONEY) for m, v in amounts.items()})
 

@@ -207,7 +207,7 @@ def matched_fills(pharmacy_claim: ir.Table, matches: ir.Table, superseded: ir.Ta
     (:func:`code_matches`, any year: :func:`tag` checks the year). Kept to those NDCs and persons before final
     action, so its anti-join reads only them: at 630k persons 52k of 14.8M fills (123k with the NDC, of any
     person), where the persons alone kept 5.6M."""
-    ndc = matches.filter(matches.system == NDC[1]).select(_ndc="stored").distinct()
+    ndc = matches.filter(matches.system == NDC[1]).select(_ndc="stored")
     mine = pharmacy_claim.semi_join(ndc, pharmacy_claim.ndc_code == ndc._ndc)
     mine = mine if persons is None else mine.semi_join(persons, "person_id")
     return final_action_among(pharmacy_claim, mine, superseded)
