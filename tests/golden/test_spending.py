@@ -146,7 +146,7 @@ def test_claim_payer_type_over_open_ended_spans(run):
 def test_spend_by_category_rolls_up(run):
     e = enrollment(SPANS)
     lines = service_lines(medical([med("a", "A", "2019-02-01", "10.00"), med("b", "A", "2019-07-01", "5.50")]))
-    rows = run(spend_by_category(incurred_spend(lines, e)))
+    rows = run(spend_by_category(incurred_spend(lines, e), FinancialTargetServices()))
     assert [(r["year"], r["allowed_amount"], r["lines"]) for r in rows] == [(2019, Decimal("15.50"), 2)]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from allpayer.compute.calendar import month_index
+from allpayer.compute.calendar import month_index, year_of
 from allpayer.compute.final_action import final_action, final_action_among
 from allpayer.compute.native import quotient
 from allpayer.config.cost import FinancialTargetServices
@@ -372,9 +372,19 @@ def incurred_spend(lines: ir.Table, enrollment: ir.Table, services: FinancialTar
     return spend_columns(spend_grain(lines, enrollment, paid_through), services)
 
 
-def spend_by_category(spend: ir.Table) -> ir.Table:
-    """Spend by year, payer type and service category (both levels), enrolled and not."""
-    return spend.group_by(["year", "payer_type", "enrolled", "service_category_1", "service_category_2",
+def spend_by_category(spend: ir.Table, services: FinancialTargetServices) -> ir.Table:
+    """Spend by year, payer type and service category (both levels), enrolled and not, with whether the services
+    count (``financial_target``, per ``services``). ``spend``: :func:`spend_grain`'s columns (or more).
+
+    Grouped on the category's number, and named after: naming each of 17.7M spend rows (630k persons) and grouping
+    on the names took twice as long."""
+    year = year_of(spend.month_index).name("year")
+    g = spend.group_by([year, "payer_type", "enrolled", "category_id"]).aggregate(
+        allowed_amount=spend.allowed_amount.sum(), paid_amount=spend.paid_amount.sum(), lines=spend.lines.sum())
+    named = with_categories(g)
+    named = named.mutate(financial_target=is_target_service(named, services))
+    # Two claim kinds may share a category's names: added up again over the few rows.
+    return named.group_by(["year", "payer_type", "enrolled", "service_category_1", "service_category_2",
                            "financial_target"]).aggregate(
-        allowed_amount=spend.allowed_amount.sum().cast(MONEY), paid_amount=spend.paid_amount.sum().cast(MONEY),
-        lines=spend.lines.sum().cast("int64"))
+        allowed_amount=named.allowed_amount.sum().cast(MONEY), paid_amount=named.paid_amount.sum().cast(MONEY),
+        lines=named.lines.sum().cast("int64"))

@@ -360,7 +360,8 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     completion = keep("cost_completion", completion)
     ratios = completion.select("payer", "incurred_month", "completion_ratio") if not settings.completion.by_category \
         else None
-    out = {"cost_spend": stored_spend, "cost_spend_by_category": spend_by_category(spend),
+    by_category = spend_by_category(stored_spend, settings.financial_target_services)
+    out = {"cost_spend": stored_spend, "cost_spend_by_category": by_category,
            "cost_completion": completion, "cost_completion_factor": factors}
     # Read by every summary of both TCOC tables.
     attribution = keep("cost_attribution", attribution) if attribution is not None else None
