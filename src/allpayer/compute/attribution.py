@@ -387,21 +387,21 @@ def _decide(periods: ir.Table, eligible: ir.Table, cands: ir.Table, vol: ir.Tabl
     return _conform(out, ATTRIBUTION_COLUMNS)
 
 
-def _attributed_months(attribution: ir.Table, periods: ir.Table, runs: ir.Table) -> ir.Table:
+def _attributed_months(attribution: ir.Table, periods: ir.Table, runs: ir.Table, overlapping: ir.Table) -> ir.Table:
     """Months of program coverage within each attributed person's period: the attributed persons' runs of months
-    (:func:`coverage_runs`) cut to the period and expanded. A person may hold two coverages of one program in a
-    month, so the months are made distinct."""
-    attributed = attribution.filter(attribution.attributed)
+    (:func:`coverage_runs`) cut to the period and expanded. A person in ``overlapping`` may hold two coverages of
+    one program in a month, so their months are made distinct; the others' runs are their spans, which never
+    share a month (made distinct and joined to the persons again, every month took 0.8 s at 630k persons)."""
+    attributed = attribution.filter(attribution.attributed).select(*K, "person_id", "aco_id", "npi", "tin",
+                                                                   "practice_id", "step")
     a = attributed.join(periods.select(*K, "month_first", "month_last"), K)
     r = runs.select(_program="program_id", _person="person_id", first_month="first_month", last_month="last_month")
     hit = a.join(r, [a.program_id == r._program, a.person_id == r._person, _covers(r, a.month_first, a.month_last)])
     first, last = ibis.greatest(hit.first_month, hit.month_first), ibis.least(hit.last_month, hit.month_last)
-    months = hit.select(*K, "person_id", month_index=ibis.range(first, last + 1).unnest())
-    keys = months.distinct()
-    j = keys.join(attributed.select(*K, "person_id", "aco_id", "npi", "tin", "practice_id", "step"), [*K, "person_id"])
-    j = j.select(*K, "person_id", "month_index", "aco_id", "npi", "tin", "practice_id", "step",
-                 month=j.month_index % 12 + 1)
-    return _conform(j, MONTH_COLUMNS)
+    months = hit.select(*attributed.columns, month_index=ibis.range(first, last + 1).unnest())
+    months = months.anti_join(overlapping, "person_id").union(
+        months.semi_join(overlapping, "person_id").distinct(), distinct=False)
+    return _conform(months.mutate(month=months.month_index % 12 + 1), MONTH_COLUMNS)
 
 
 def plurality(pack: Pack, inputs: AttributionInputs, runs: list[tuple[Program, int]],
@@ -437,7 +437,7 @@ def plurality(pack: Pack, inputs: AttributionInputs, runs: list[tuple[Program, i
     cand_out = cands.select(*K, "person_id", "step_name", "entity_id", "aco_id", "tin", "npi", "specialty_code",
                             "category", "allowed", "services", "last_service_date", "clinician_rank",
                             "entity_allowed", "entity_rank")
-    return AttributionResult(attribution, cand_out, _attributed_months(attribution, periods, runs))
+    return AttributionResult(attribution, cand_out, _attributed_months(attribution, periods, runs, overlapping))
 
 
 def payer_file(inputs: AttributionInputs, runs: list[tuple[Program, int]]) -> AttributionResult:
