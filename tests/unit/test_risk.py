@@ -131,3 +131,21 @@ def test_claim_diagnoses_from_final_action_lines():
     for other in (listed, final):
         assert sorted((r["person_id"], r["year"], r["diagnosis_code"]) for r in other.to_pyarrow().to_pylist()) \
             == [("p1", 2020, "E785"), ("p1", 2020, "I10")]
+
+
+def test_claim_diagnoses_kept_to_mapped_codes():
+    """With ``mapped`` (the codes a CMS-HCC model maps), only those stay, matched in the tables' form: "e11.65"
+    is E1165 and stays as the claim wrote it; I10 maps to no condition category and is dropped."""
+    from allpayer.compute.risk import claim_diagnoses
+    from allpayer.compute.risk_hcc import mapped_diagnoses
+    from tests.cost_builders import med, medical
+
+    claims = medical([
+        med("A", "p1", "2019-03-01", "10", diagnosis_code_1="I10", diagnosis_code_2="e11.65"),
+        med("B", "p1", "2019-05-01", "10", diagnosis_code_1="I5020", diagnosis_code_3="I10"),
+    ])
+    rows = claim_diagnoses(claims, mapped=mapped_diagnoses()).to_pyarrow().to_pylist()
+    assert sorted((r["person_id"], r["year"], r["diagnosis_code"]) for r in rows) == [
+        ("p1", 2019, "I5020"), ("p1", 2019, "e11.65")]
+    codes = set(mapped_diagnoses().to_pyarrow()["diagnosis_code"].to_pylist())
+    assert {"E1165", "I5020", "E119"} <= codes and "I10" not in codes

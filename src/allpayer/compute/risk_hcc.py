@@ -49,6 +49,18 @@ def reference(name: str, model: str) -> ir.Table:
     return ibis.memtable(t.filter(mask).drop(["model"]))
 
 
+def normal_diagnosis(code: ir.StringValue) -> ir.StringValue:
+    """A diagnosis code as the CMS-HCC tables write it: upper case, no dot."""
+    return code.upper().replace(".", "")
+
+
+def mapped_diagnoses() -> ir.Table:
+    """(diagnosis_code): every code some model's ``dx_to_cc`` maps to a condition category; the only diagnoses
+    scoring reads."""
+    codes = pa.compute.unique(_arrow("dx_to_cc.csv")["diagnosis_code"])
+    return ibis.memtable(pa.table({"diagnosis_code": codes}))
+
+
 def age_band(age: ir.IntegerValue) -> ir.StringValue:
     return ibis.cases(*[(age <= hi, label) for hi, label in AGE_BANDS], else_="95_gt")
 
@@ -70,7 +82,7 @@ def segments(demographics: ir.Table) -> ir.Table:
 def condition_categories(diagnoses: ir.Table, model: str) -> ir.Table:
     """Distinct (person_id, year, cc) after hierarchies."""
     dx = reference("dx_to_cc", model)
-    codes = diagnoses.mutate(_code=diagnoses.diagnosis_code.upper().replace(".", ""))
+    codes = diagnoses.mutate(_code=normal_diagnosis(diagnoses.diagnosis_code))
     ccs = codes.join(dx, codes._code == dx.diagnosis_code).select("person_id", "year", "cc").distinct()
     if model == "V28":
         hf = ccs.filter(ccs.cc.isin(["221", "222", "224", "225", "226"])).select("person_id", "year").distinct()

@@ -345,6 +345,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
     from allpayer.compute.final_action import final_action
     from allpayer.compute.risk import claim_diagnoses, hcc_person_years, risk_scores
+    from allpayer.compute.risk_hcc import mapped_diagnoses
     from allpayer.compute.spending import claim_spend, completion_lines, spend_by_category, spend_columns
 
     stored_spend = keep("cost_spend", claim_spend(medical_claim, pharmacy_claim, enrollment, ibis.literal(as_of),
@@ -378,7 +379,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
         # The ranges hold every (person, year, payer type) of the member months: 1.2M rows, not 13.8M at 630k.
         scored = hcc_person_years(ranges, settings.risk.hcc_payer_types)
         dx = keep("risk_diagnoses", claim_diagnoses(medical_claim, settings.risk.diagnosis_year_offset, scored,
-                                                         medical_superseded))
+                                                    medical_superseded, mapped_diagnoses()))
         risk = keep("risk_score", risk_scores(py, person, enrollment, ranges, dx, settings.risk, keep))
         out["risk_score"] = risk
     out["tcoc"] = summarise_years(years, settings, attribution, person_hsa, risk, stage=keep)
