@@ -258,8 +258,10 @@ def primary_care_lines(inputs: AttributionInputs, programs: list[Program], perio
     plans = tag_program(enr, programs, lambda p: match_predicate(enr, p.match)).select(
         "program_id", "payer", "plan").distinct()
     # The program goes on the stored lines: joined after the periods and codes instead, it met a product of
-    # lines and every program's periods (23M rows for 3.9M lines at 630k) that the plans then cut to 5M.
-    lines = stage("att_claim_lines", claim_lines(inputs.medical_claim, prefilter).join(plans, ["payer", "plan"]))
+    # lines and every program's periods (23M rows for 3.9M lines at 630k) that the plans then cut to 5M. Payer and
+    # plan, read by nothing after, are not stored.
+    lines = stage("att_claim_lines", claim_lines(inputs.medical_claim, prefilter).join(plans, ["payer", "plan"])
+                  .drop("payer", "plan"))
     lines = lines.join(periods, [lines.program_id == periods.program_id,
                                  lines.month_index.between(periods.window_first, periods.window_last)])
     lines = lines.select(*K, "person_id", "hcpcs_code", "npi", "tin", "pos", "allowed", "service_date",
