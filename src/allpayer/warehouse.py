@@ -35,6 +35,7 @@ import sqlglot.expressions as sge
 from ibis.backends.sql.datatypes import DuckDBType
 
 from allpayer.table_files import FILE_ROW_NUMBER, TableFiles, parquet_view_sql, view_file
+from allpayer.text_domain import TextSources, text_sources
 
 if TYPE_CHECKING:
     from allpayer.intake.staging import Source
@@ -109,6 +110,11 @@ class Warehouse(ABC):
 # (TEMP views over Parquet files, deleted with the scratch folder).
 _DROP = {"STAGE": "TABLE IF EXISTS temp.main", "VIEW": "VIEW IF EXISTS temp.main", "FILE": "VIEW IF EXISTS temp.main"}
 SCRATCH_PREFIX, PUBLISH_PREFIX = "_scratch_", "_publish_"
+# A text column is written as an enum of its values (:mod:`allpayer.text_domain`) when they are this few, taken
+# from stored tables of at most this many rows (or known from writing them): the values of a larger source cost
+# more to find than the enum saves.
+ENUM_MAX_VALUES, ENUM_MAX_SOURCE_ROWS = 1000, 2_000_000
+TEXT_VALUES = "allpayer_text_values"  # a written file's metadata: its text columns' values, where known
 
 
 class DuckDBWarehouse(Warehouse):
@@ -136,6 +142,8 @@ class DuckDBWarehouse(Warehouse):
         self._scratch: dict[str, str] = {}  # scratch name -> STAGE (TEMP table), VIEW or FILE (TEMP views)
         self._scratch_files: dict[str, Path] = {}
         self._view_columns: dict[Path, dict[str, str]] = {}  # scratch file -> its columns' select items
+        self._file_values: dict[Path, dict[str, frozenset[str] | None]] = {}  # file -> text columns' values
+        self._column_values: dict[tuple[str, str], frozenset[str] | None] = {}  # (table, column) -> text values
         self._drop_leftover_scratch()
 
     def tables(self) -> list[str]:
@@ -148,6 +156,7 @@ class DuckDBWarehouse(Warehouse):
         counted = _Counted(batches)
         scratch = f"_scratch_stage_{name}"
         self._scratch[scratch] = "STAGE"
+        self._forget_values(scratch)
         reader = pa.RecordBatchReader.from_batches(schema, counted)
         raw = self.con.con
         raw.register("_allpayer_arrow_in", reader)
@@ -169,6 +178,7 @@ class DuckDBWarehouse(Warehouse):
             return super().stage_source(name, source)
         scratch = f"_scratch_stage_{name}"
         self._scratch[scratch] = "VIEW"
+        self._forget_values(scratch)
         path = str(source.path).replace("'", "''")
         columns = [_staged_column(stored, canonical, kept) for stored, canonical, kept
                    in zip(source.source_columns, source.columns, source.types, strict=True)]
@@ -216,11 +226,14 @@ class DuckDBWarehouse(Warehouse):
         if replaced is not None:
             replaced.unlink(missing_ok=True)
             self._view_columns.pop(replaced, None)
+            self._file_values.pop(replaced, None)
         return self.con.table(scratch)
 
     def _write(self, expr: ir.Table, path: Path) -> dict[str, str]:
         """Compute ``expr`` into one Parquet file, each column cast to the type Ibis gives it (as Ibis's own
         ``create_table`` does): DuckDB alone would store ``1.0`` as a DECIMAL and a sum of integers as HUGEINT.
+        A text column whose few values are known (:meth:`_enum_values`) is cast to an enum of them instead: the
+        file holds the same text, written faster.
 
         Columns that ``expr`` sets to a typed null are not written: DuckDB writes a column of nulls about as
         slowly as a filled one (101 empty claim columns were half of writing 20M claim lines). Returns each
@@ -229,15 +242,70 @@ class DuckDBWarehouse(Warehouse):
         schema = expr.schema()
         nulls = constant_null_columns(expr)
         stored = [c for c in schema if c not in nulls] or list(schema)[:1]  # a file keeps its row count
-        columns = ", ".join(_typed_column(column, schema[column]) for column in stored)
+        # The values of each text column whose sources are known (None: too many), for the tables computed from it
+        traced = {c: sources for c in stored if schema[c].is_string() and (sources := text_sources(expr, c))}
+        values = {c: self._enum_values(sources) for c, sources in traced.items()}
+        columns = ", ".join(_enum_column(column, values[column]) if values.get(column)
+                            else _typed_column(column, schema[column]) for column in stored)
+        known = json.dumps({c: sorted(v) if v else None for c, v in values.items()}, sort_keys=True)
         self.con.con.execute(f"COPY (SELECT {columns} FROM ({self.con.compile(expr)})) TO {_sql_text(str(path))} "
-                             "(FORMAT parquet, COMPRESSION snappy)")
+                             f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{TEXT_VALUES}: {_sql_text(known)}}})")
+        self._file_values[path] = values
         return {c: _quoted(c) if c in stored else _constant_item(c, dtype, None) for c, dtype in schema.items()}
+
+    def _enum_values(self, sources: TextSources) -> frozenset[str] | None:
+        """Every value a text column of these sources (:func:`allpayer.text_domain.text_sources`) can take, when
+        there are at most ``ENUM_MAX_VALUES``."""
+        values = set(sources.literals)
+        for table, column in sorted(sources.columns):
+            found = self._stored_values(table, column)
+            if found is None:
+                return None
+            values |= found
+        return frozenset(values) if 0 < len(values) <= ENUM_MAX_VALUES else None
+
+    def _stored_values(self, table: str, column: str) -> frozenset[str] | None:
+        """The text values of a stored column: known if this warehouse wrote it, else read from a table of at
+        most ``ENUM_MAX_SOURCE_ROWS`` rows; None for more values, or a larger table."""
+        key = (table, column)
+        if key not in self._column_values:
+            written = self._written_values(table)
+            self._column_values.update({(table, c): v for c, v in written.items()})
+            if column not in written:
+                self._column_values[key] = self._read_values(_quoted(table), _quoted(column))
+        return self._column_values[key]
+
+    def _written_values(self, table: str) -> dict[str, frozenset[str] | None]:
+        """What the file of the published table ``table`` says of its text columns' values (another process wrote
+        it: a file's metadata keeps them), if anything."""
+        file = self._view_files().get(table)
+        if file is None:
+            return {}
+        rows = self.con.con.execute("SELECT value FROM parquet_kv_metadata(?) WHERE decode(key) = ?",
+                                    [str(self.files.root / file), TEXT_VALUES]).fetchall()
+        stored = json.loads(rows[0][0].decode()) if rows else {}
+        return {c: None if v is None else frozenset(v) for c, v in stored.items()}
+
+    def _read_values(self, table: str, column: str) -> frozenset[str] | None:
+        raw = self.con.con
+        if raw.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > ENUM_MAX_SOURCE_ROWS:
+            return None
+        rows = raw.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL "
+                           f"LIMIT {ENUM_MAX_VALUES + 1}").fetchall()
+        return frozenset(r[0] for r in rows) if len(rows) <= ENUM_MAX_VALUES else None
+
+    def _forget_values(self, table: str, path: Path | None = None) -> None:
+        """``table`` now reads something else (the file ``path``, whose text columns' values may be known)."""
+        for key in [k for k in self._column_values if k[0] == table]:
+            del self._column_values[key]
+        for column, values in self._file_values.get(path, {}).items() if path is not None else ():
+            self._column_values[(table, column)] = values
 
     def _point_view(self, name: str, path: Path, columns: str, temp: bool) -> None:
         kind = "TEMP VIEW" if temp else "VIEW"
         body = parquet_view_sql(self.files.relative(path), columns)
         self.con.raw_sql(f'CREATE OR REPLACE {kind} "{name}" AS {body}')
+        self._forget_values(name, path)
 
     def _stored(self) -> dict[str, str]:
         """Name -> TABLE or VIEW for every object in the database file (not TEMP)."""
@@ -286,10 +354,13 @@ class DuckDBWarehouse(Warehouse):
                 file_columns = self._view_columns[self._scratch_files[scratch]]
                 columns[name] = select_list({c: file_columns[c] for c in tables[name].columns}, file_columns)
                 os.replace(self._scratch_files[scratch], written[name])
+                self._file_values[written[name]] = self._file_values.pop(self._scratch_files[scratch], {})
             replaced = self._swap_views(written, columns)
         except Exception:
             for path in written.values():
                 path.unlink(missing_ok=True)
+            for name in tables:  # the views may read what they did before
+                self._forget_values(name)
             raise
         for name, scratch in adopted.items():  # the scratch view reads the file where it now lies
             self._point_view(scratch, written[name], select_list(self._view_columns[self._scratch_files[scratch]]),
@@ -328,8 +399,11 @@ class DuckDBWarehouse(Warehouse):
         for scratch, kind in self._scratch.items():
             self.con.raw_sql(f'DROP {_DROP[kind]}."{scratch}"')
         self._scratch.clear()
+        for path in self._scratch_files.values():
+            self._file_values.pop(path, None)
         self._scratch_files.clear()
         self._view_columns.clear()
+        self._column_values = {k: v for k, v in self._column_values.items() if not k[0].startswith(SCRATCH_PREFIX)}
         self.files.drop_scratch()
 
     def close(self) -> None:
@@ -346,6 +420,11 @@ def _sql_text(value: str) -> str:
 
 def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
+
+
+def _enum_column(column: str, values: frozenset[str]) -> str:
+    members = ", ".join(_sql_text(v) for v in sorted(values))
+    return f"CAST({_quoted(column)} AS ENUM({members})) AS {_quoted(column)}"
 
 
 def _typed_column(column: str, dtype: dt.DataType) -> str:

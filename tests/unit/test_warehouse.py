@@ -206,3 +206,73 @@ def test_some_columns_of_a_scratch_file_are_published_by_moving_it(tmp_path):
     assert _rows(wh.table("lines")) == [{"day": None, "k": 1, "v": "a"}, {"day": None, "k": 2, "v": "b"}]
     assert pq.read_schema(wh.files.root / files["renamed"]).names == ["k", "w"]  # a copy
     wh.close()
+
+
+def test_text_of_a_few_known_values_is_stored_as_plain_text_and_follows_its_sources(tmp_path):
+    """A text column whose values come from a small stored table (or literals) is written through an enum of
+    them: the file holds plain text, equal to the expression's. What a table was written with is remembered for
+    the tables computed from it, and forgotten when its name is pointed at other rows."""
+    import pyarrow.parquet as pq
+
+    from allpayer.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    wh.publish({"spans": ibis.memtable(pa.table({"k": [1, 2, 3], "v": ["a", "b", None]}))})
+    spans = wh.table("spans")
+    typed = spans.select("k", v=ibis.coalesce(spans.v, "other"), kind=ibis.literal("x"))
+    months = wh.materialize("months", typed)
+    assert wh._file_values[wh._scratch_files["_scratch_months"]] == {"v": {"a", "b", "other"}, "kind": {"x"}}
+    assert _rows(months) == [{"k": 1, "v": "a", "kind": "x"}, {"k": 2, "v": "b", "kind": "x"},
+                             {"k": 3, "v": "other", "kind": "x"}]
+    assert pq.read_schema(wh._scratch_files["_scratch_months"]).field("v").type == pa.string()
+    # Computed from the scratch table: its values are known without reading it
+    assert _values(wh, months.filter(months.k > 1), "v") == {"a", "b", "other"}
+    # The name now reads other rows: their values, not the remembered ones
+    months = wh.materialize("months", spans.select("k", v=ibis.coalesce(spans.v, "none"), kind=spans.v))
+    wh.publish({"spans": ibis.memtable(pa.table({"k": [4], "v": ["c"]}))})
+    spans = wh.table("spans")
+    joined = months.join(spans, "k", how="outer").select(k=ibis.coalesce(months.k, spans.k), v=spans.v,
+                                                         w=months.v)
+    wh.publish({"joined": joined})
+    assert sorted(wh.table("joined").to_pyarrow().to_pylist(), key=lambda r: r["k"]) == [
+        {"k": 1, "v": None, "w": "a"}, {"k": 2, "v": None, "w": "b"}, {"k": 3, "v": None, "w": "none"},
+        {"k": 4, "v": "c", "w": None}]
+    wh.close()
+
+
+def test_text_of_many_values_or_from_a_large_table_is_written_as_text(tmp_path, monkeypatch):
+    from allpayer import warehouse
+    from allpayer.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    monkeypatch.setattr(warehouse, "ENUM_MAX_VALUES", 2)
+    codes = ibis.memtable(pa.table({"k": [1, 2, 3], "v": ["a", "b", "c"], "w": ["a", "a", "b"]}))
+    wh.publish({"codes": codes.select("k", v=codes.v.upper(), w=codes.w.upper())})
+    codes = wh.table("codes")
+    assert _values(wh, codes, "v") is None and _values(wh, codes, "w") == {"A", "B"}
+    monkeypatch.setattr(warehouse, "ENUM_MAX_SOURCE_ROWS", 2)
+    other = ibis.memtable(pa.table({"w": ["a", "b", "a"]}))
+    wh.publish({"other": other.select(w=other.w.upper())})  # not traced: its values would have to be read
+    assert _values(wh, wh.table("other"), "w") is None
+    wh.close()
+
+
+def _values(wh, table: ibis.Table, column: str) -> frozenset[str] | None:
+    from allpayer.text_domain import text_sources
+
+    return wh._enum_values(text_sources(table, column))
+
+
+def test_a_published_file_keeps_its_text_values_for_the_next_process(tmp_path, monkeypatch):
+    from allpayer.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    spans = ibis.memtable(pa.table({"k": [1, 2, 3], "v": ["a", "b", None]}))
+    wh.publish({"spans": spans.select("k", v=ibis.coalesce(spans.v, "it's"), w=spans.v.upper())})
+    wh.close()
+    reopened = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    read = []
+    monkeypatch.setattr(reopened, "_read_values", lambda table, column: read.append(column) or frozenset({"A", "B"}))
+    assert reopened._stored_values("spans", "v") == {"a", "b", "it's"} and read == []  # from the file's metadata
+    assert reopened._stored_values("spans", "w") == {"A", "B"} and read == ['"w"']  # not traced: read
+    reopened.close()
