@@ -144,6 +144,9 @@ class DuckDBWarehouse(Warehouse):
         self._view_columns: dict[Path, dict[str, str]] = {}  # scratch file -> its columns' select items
         self._file_values: dict[Path, dict[str, frozenset[str] | None]] = {}  # file -> text columns' values
         self._column_values: dict[tuple[str, str], frozenset[str] | None] = {}  # (table, column) -> text values
+        self._metadata_read: set[str] = set()  # published tables whose file's metadata has been read
+        self._row_counts: dict[str, int] = {}  # tables whose values were looked for -> their rows
+        self._published_files: dict[str, str] | None = None  # published view -> its file, once read
         self._drop_leftover_scratch()
 
     def tables(self) -> list[str]:
@@ -268,36 +271,39 @@ class DuckDBWarehouse(Warehouse):
         """The text values of a stored column: known if this warehouse wrote it, else read from a table of at
         most ``ENUM_MAX_SOURCE_ROWS`` rows; None for more values, or a larger table."""
         key = (table, column)
+        if key not in self._column_values and table not in self._metadata_read:
+            self._metadata_read.add(table)
+            self._column_values.update({(table, c): v for c, v in self._written_values(table).items()})
         if key not in self._column_values:
-            written = self._written_values(table)
-            self._column_values.update({(table, c): v for c, v in written.items()})
-            if column not in written:
-                self._column_values[key] = self._read_values(_quoted(table), _quoted(column))
+            if table not in self._row_counts:
+                self._row_counts[table] = self.con.con.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()[0]
+            small = self._row_counts[table] <= ENUM_MAX_SOURCE_ROWS
+            self._column_values[key] = self._read_values(_quoted(table), _quoted(column)) if small else None
         return self._column_values[key]
 
     def _written_values(self, table: str) -> dict[str, frozenset[str] | None]:
         """What the file of the published table ``table`` says of its text columns' values (another process wrote
         it: a file's metadata keeps them), if anything."""
-        file = self._view_files().get(table)
+        if self._published_files is None:
+            self._published_files = self._view_files()
+        file = self._published_files.get(table)
         if file is None:
             return {}
-        rows = self.con.con.execute("SELECT value FROM parquet_kv_metadata(?) WHERE decode(key) = ?",
-                                    [str(self.files.root / file), TEXT_VALUES]).fetchall()
-        stored = json.loads(rows[0][0].decode()) if rows else {}
+        metadata = pq.read_metadata(self.files.root / file).metadata or {}  # the footer alone
+        stored = json.loads(metadata[TEXT_VALUES.encode()]) if TEXT_VALUES.encode() in metadata else {}
         return {c: None if v is None else frozenset(v) for c, v in stored.items()}
 
     def _read_values(self, table: str, column: str) -> frozenset[str] | None:
-        raw = self.con.con
-        if raw.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > ENUM_MAX_SOURCE_ROWS:
-            return None
-        rows = raw.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL "
-                           f"LIMIT {ENUM_MAX_VALUES + 1}").fetchall()
+        rows = self.con.con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL "
+                                    f"LIMIT {ENUM_MAX_VALUES + 1}").fetchall()
         return frozenset(r[0] for r in rows) if len(rows) <= ENUM_MAX_VALUES else None
 
     def _forget_values(self, table: str, path: Path | None = None) -> None:
         """``table`` now reads something else (the file ``path``, whose text columns' values may be known)."""
         for key in [k for k in self._column_values if k[0] == table]:
             del self._column_values[key]
+        self._metadata_read.discard(table)
+        self._row_counts.pop(table, None)
         for column, values in self._file_values.get(path, {}).items() if path is not None else ():
             self._column_values[(table, column)] = values
 
@@ -306,6 +312,8 @@ class DuckDBWarehouse(Warehouse):
         body = parquet_view_sql(self.files.relative(path), columns)
         self.con.raw_sql(f'CREATE OR REPLACE {kind} "{name}" AS {body}')
         self._forget_values(name, path)
+        if not temp:
+            self._published_files = None
 
     def _stored(self) -> dict[str, str]:
         """Name -> TABLE or VIEW for every object in the database file (not TEMP)."""
@@ -361,6 +369,7 @@ class DuckDBWarehouse(Warehouse):
                 path.unlink(missing_ok=True)
             for name in tables:  # the views may read what they did before
                 self._forget_values(name)
+            self._published_files = None
             raise
         for name, scratch in adopted.items():  # the scratch view reads the file where it now lies
             self._point_view(scratch, written[name], select_list(self._view_columns[self._scratch_files[scratch]]),
