@@ -110,6 +110,7 @@ class Warehouse(ABC):
 # (TEMP views over Parquet files, deleted with the scratch folder).
 _DROP = {"STAGE": "TABLE IF EXISTS temp.main", "VIEW": "VIEW IF EXISTS temp.main", "FILE": "VIEW IF EXISTS temp.main"}
 SCRATCH_PREFIX, PUBLISH_PREFIX = "_scratch_", "_publish_"
+STAGE_PREFIX = f"{SCRATCH_PREFIX}stage_"
 # A text column is written as an enum of its values (:mod:`allpayer.text_domain`) when they are this few, taken
 # from stored tables of at most this many rows (or known from writing them): the values of a larger source cost
 # more to find than the enum saves.
@@ -157,9 +158,8 @@ class DuckDBWarehouse(Warehouse):
 
     def stage(self, name: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Staged:
         counted = _Counted(batches)
-        scratch = f"_scratch_stage_{name}"
+        scratch = f"{STAGE_PREFIX}{name}"
         self._scratch[scratch] = "STAGE"
-        self._forget_values(scratch)
         reader = pa.RecordBatchReader.from_batches(schema, counted)
         raw = self.con.con
         raw.register("_allpayer_arrow_in", reader)
@@ -179,9 +179,8 @@ class DuckDBWarehouse(Warehouse):
         reads it where it lies, in parallel, each time a check needs it, and nothing is copied."""
         if source.format != "parquet" or not source.text_stored_as_text:
             return super().stage_source(name, source)
-        scratch = f"_scratch_stage_{name}"
+        scratch = f"{STAGE_PREFIX}{name}"
         self._scratch[scratch] = "VIEW"
-        self._forget_values(scratch)
         path = str(source.path).replace("'", "''")
         columns = [_staged_column(stored, canonical, kept) for stored, canonical, kept
                    in zip(source.source_columns, source.columns, source.types, strict=True)]
@@ -271,6 +270,8 @@ class DuckDBWarehouse(Warehouse):
         """The text values of a stored column: known if this warehouse wrote it, else read from a table of at
         most ``ENUM_MAX_SOURCE_ROWS`` rows; None for more values, or a larger table."""
         key = (table, column)
+        if table.startswith(STAGE_PREFIX):  # raw input, read once: its values seldom reach a large table as they are
+            return None
         if key not in self._column_values and table not in self._metadata_read:
             self._metadata_read.add(table)
             self._column_values.update({(table, c): v for c, v in self._written_values(table).items()})
