@@ -34,8 +34,10 @@ import sqlglot
 import sqlglot.expressions as sge
 from ibis.backends.sql.datatypes import DuckDBType
 
+from allpayer.sql_text import quoted as _quoted
+from allpayer.sql_text import sql_text as _sql_text
 from allpayer.table_files import FILE_ROW_NUMBER, TableFiles, parquet_view_sql, view_file
-from allpayer.text_domain import TextSources, text_sources
+from allpayer.text_values import TextValues, enum_type, metadata
 
 if TYPE_CHECKING:
     from allpayer.intake.staging import Source
@@ -111,11 +113,6 @@ class Warehouse(ABC):
 _DROP = {"STAGE": "TABLE IF EXISTS temp.main", "VIEW": "VIEW IF EXISTS temp.main", "FILE": "VIEW IF EXISTS temp.main"}
 SCRATCH_PREFIX, PUBLISH_PREFIX = "_scratch_", "_publish_"
 STAGE_PREFIX = f"{SCRATCH_PREFIX}stage_"
-# A text column is written as an enum of its values (:mod:`allpayer.text_domain`) when they are this few, taken
-# from stored tables of at most this many rows (or known from writing them): the values of a larger source cost
-# more to find than the enum saves.
-ENUM_MAX_VALUES, ENUM_MAX_SOURCE_ROWS = 1000, 2_000_000
-TEXT_VALUES = "allpayer_text_values"  # a written file's metadata: its text columns' values, where known
 
 
 class DuckDBWarehouse(Warehouse):
@@ -143,11 +140,7 @@ class DuckDBWarehouse(Warehouse):
         self._scratch: dict[str, str] = {}  # scratch name -> STAGE (TEMP table), VIEW or FILE (TEMP views)
         self._scratch_files: dict[str, Path] = {}
         self._view_columns: dict[Path, dict[str, str]] = {}  # scratch file -> its columns' select items
-        self._file_values: dict[Path, dict[str, frozenset[str] | None]] = {}  # file -> text columns' values
-        self._column_values: dict[tuple[str, str], frozenset[str] | None] = {}  # (table, column) -> text values
-        self._metadata_read: set[str] = set()  # published tables whose file's metadata has been read
-        self._row_counts: dict[str, int] = {}  # tables whose values were looked for -> their rows
-        self._published_files: dict[str, str] | None = None  # published view -> its file, once read
+        self.text_values = TextValues(self.con.con, self._published_files, STAGE_PREFIX)
         self._drop_leftover_scratch()
 
     def tables(self) -> list[str]:
@@ -228,13 +221,13 @@ class DuckDBWarehouse(Warehouse):
         if replaced is not None:
             replaced.unlink(missing_ok=True)
             self._view_columns.pop(replaced, None)
-            self._file_values.pop(replaced, None)
+            self.text_values.deleted(replaced)
         return self.con.table(scratch)
 
     def _write(self, expr: ir.Table, path: Path) -> dict[str, str]:
         """Compute ``expr`` into one Parquet file, each column cast to the type Ibis gives it (as Ibis's own
         ``create_table`` does): DuckDB alone would store ``1.0`` as a DECIMAL and a sum of integers as HUGEINT.
-        A text column whose few values are known (:meth:`_enum_values`) is cast to an enum of them instead: the
+        A text column whose few values are known (:mod:`allpayer.text_values`) is cast to an enum of them instead: the
         file holds the same text, written faster.
 
         Columns that ``expr`` sets to a typed null are not written: DuckDB writes a column of nulls about as
@@ -244,77 +237,23 @@ class DuckDBWarehouse(Warehouse):
         schema = expr.schema()
         nulls = constant_null_columns(expr)
         stored = [c for c in schema if c not in nulls] or list(schema)[:1]  # a file keeps its row count
-        # The values of each text column whose sources are known (None: too many), for the tables computed from it
-        traced = {c: sources for c in stored if schema[c].is_string() and (sources := text_sources(expr, c))}
-        values = {c: self._enum_values(sources) for c, sources in traced.items()}
+        values = self.text_values.of_columns(expr, stored)
         columns = ", ".join(_enum_column(column, values[column]) if values.get(column)
                             else _typed_column(column, schema[column]) for column in stored)
-        known = json.dumps({c: sorted(v) if v else None for c, v in values.items()}, sort_keys=True)
+        kv = ", ".join(f"{key}: {_sql_text(value)}" for key, value in metadata(values).items())
         self.con.con.execute(f"COPY (SELECT {columns} FROM ({self.con.compile(expr)})) TO {_sql_text(str(path))} "
-                             f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{TEXT_VALUES}: {_sql_text(known)}}})")
-        self._file_values[path] = values
+                             f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{kv}}})")
+        self.text_values.written(path, values)
         return {c: _quoted(c) if c in stored else _constant_item(c, dtype, None) for c, dtype in schema.items()}
 
-    def _enum_values(self, sources: TextSources) -> frozenset[str] | None:
-        """Every value a text column of these sources (:func:`allpayer.text_domain.text_sources`) can take, when
-        there are at most ``ENUM_MAX_VALUES``."""
-        values = set(sources.literals)
-        for table, column in sorted(sources.columns):
-            found = self._stored_values(table, column)
-            if found is None:
-                return None
-            values |= found
-        return frozenset(values) if 0 < len(values) <= ENUM_MAX_VALUES else None
-
-    def _stored_values(self, table: str, column: str) -> frozenset[str] | None:
-        """The text values of a stored column: known if this warehouse wrote it, else read from a table of at
-        most ``ENUM_MAX_SOURCE_ROWS`` rows; None for more values, or a larger table."""
-        key = (table, column)
-        if table.startswith(STAGE_PREFIX):  # raw input, read once: its values seldom reach a large table as they are
-            return None
-        if key not in self._column_values and table not in self._metadata_read:
-            self._metadata_read.add(table)
-            self._column_values.update({(table, c): v for c, v in self._written_values(table).items()})
-        if key not in self._column_values:
-            if table not in self._row_counts:
-                self._row_counts[table] = self.con.con.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()[0]
-            small = self._row_counts[table] <= ENUM_MAX_SOURCE_ROWS
-            self._column_values[key] = self._read_values(_quoted(table), _quoted(column)) if small else None
-        return self._column_values[key]
-
-    def _written_values(self, table: str) -> dict[str, frozenset[str] | None]:
-        """What the file of the published table ``table`` says of its text columns' values (another process wrote
-        it: a file's metadata keeps them), if anything."""
-        if self._published_files is None:
-            self._published_files = self._view_files()
-        file = self._published_files.get(table)
-        if file is None:
-            return {}
-        metadata = pq.read_metadata(self.files.root / file).metadata or {}  # the footer alone
-        stored = json.loads(metadata[TEXT_VALUES.encode()]) if TEXT_VALUES.encode() in metadata else {}
-        return {c: None if v is None else frozenset(v) for c, v in stored.items()}
-
-    def _read_values(self, table: str, column: str) -> frozenset[str] | None:
-        rows = self.con.con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL "
-                                    f"LIMIT {ENUM_MAX_VALUES + 1}").fetchall()
-        return frozenset(r[0] for r in rows) if len(rows) <= ENUM_MAX_VALUES else None
-
-    def _forget_values(self, table: str, path: Path | None = None) -> None:
-        """``table`` now reads something else (the file ``path``, whose text columns' values may be known)."""
-        for key in [k for k in self._column_values if k[0] == table]:
-            del self._column_values[key]
-        self._metadata_read.discard(table)
-        self._row_counts.pop(table, None)
-        for column, values in self._file_values.get(path, {}).items() if path is not None else ():
-            self._column_values[(table, column)] = values
+    def _published_files(self) -> dict[str, Path]:
+        return {name: self.files.root / file for name, file in self._view_files().items()}
 
     def _point_view(self, name: str, path: Path, columns: str, temp: bool) -> None:
         kind = "TEMP VIEW" if temp else "VIEW"
         body = parquet_view_sql(self.files.relative(path), columns)
         self.con.raw_sql(f'CREATE OR REPLACE {kind} "{name}" AS {body}')
-        self._forget_values(name, path)
-        if not temp:
-            self._published_files = None
+        self.text_values.pointed(name, path, published=not temp)
 
     def _stored(self) -> dict[str, str]:
         """Name -> TABLE or VIEW for every object in the database file (not TEMP)."""
@@ -363,14 +302,13 @@ class DuckDBWarehouse(Warehouse):
                 file_columns = self._view_columns[self._scratch_files[scratch]]
                 columns[name] = select_list({c: file_columns[c] for c in tables[name].columns}, file_columns)
                 os.replace(self._scratch_files[scratch], written[name])
-                self._file_values[written[name]] = self._file_values.pop(self._scratch_files[scratch], {})
+                self.text_values.moved(self._scratch_files[scratch], written[name])
             replaced = self._swap_views(written, columns)
         except Exception:
             for path in written.values():
                 path.unlink(missing_ok=True)
             for name in tables:  # the views may read what they did before
-                self._forget_values(name)
-            self._published_files = None
+                self.text_values.pointed(name, published=True)
             raise
         for name, scratch in adopted.items():  # the scratch view reads the file where it now lies
             self._point_view(scratch, written[name], select_list(self._view_columns[self._scratch_files[scratch]]),
@@ -409,11 +347,9 @@ class DuckDBWarehouse(Warehouse):
         for scratch, kind in self._scratch.items():
             self.con.raw_sql(f'DROP {_DROP[kind]}."{scratch}"')
         self._scratch.clear()
-        for path in self._scratch_files.values():
-            self._file_values.pop(path, None)
+        self.text_values.dropped(SCRATCH_PREFIX, list(self._scratch_files.values()))
         self._scratch_files.clear()
         self._view_columns.clear()
-        self._column_values = {k: v for k, v in self._column_values.items() if not k[0].startswith(SCRATCH_PREFIX)}
         self.files.drop_scratch()
 
     def close(self) -> None:
@@ -424,17 +360,8 @@ class DuckDBWarehouse(Warehouse):
             shutil.rmtree(self._own_root, ignore_errors=True)
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
 def _enum_column(column: str, values: frozenset[str]) -> str:
-    members = ", ".join(_sql_text(v) for v in sorted(values))
-    return f"CAST({_quoted(column)} AS ENUM({members})) AS {_quoted(column)}"
+    return f"CAST({_quoted(column)} AS {enum_type(values)}) AS {_quoted(column)}"
 
 
 def _typed_column(column: str, dtype: dt.DataType) -> str:

@@ -221,7 +221,7 @@ def test_text_of_a_few_known_values_is_stored_as_plain_text_and_follows_its_sour
     spans = wh.table("spans")
     typed = spans.select("k", v=ibis.coalesce(spans.v, "other"), kind=ibis.literal("x"))
     months = wh.materialize("months", typed)
-    assert wh._file_values[wh._scratch_files["_scratch_months"]] == {"v": {"a", "b", "other"}, "kind": {"x"}}
+    assert wh.text_values._files[wh._scratch_files["_scratch_months"]] == {"v": {"a", "b", "other"}, "kind": {"x"}}
     assert _rows(months) == [{"k": 1, "v": "a", "kind": "x"}, {"k": 2, "v": "b", "kind": "x"},
                              {"k": 3, "v": "other", "kind": "x"}]
     assert pq.read_schema(wh._scratch_files["_scratch_months"]).field("v").type == pa.string()
@@ -241,16 +241,16 @@ def test_text_of_a_few_known_values_is_stored_as_plain_text_and_follows_its_sour
 
 
 def test_text_of_many_values_or_from_a_large_table_is_written_as_text(tmp_path, monkeypatch):
-    from allpayer import warehouse
+    from allpayer import text_values
     from allpayer.warehouse import DuckDBWarehouse
 
     wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
-    monkeypatch.setattr(warehouse, "ENUM_MAX_VALUES", 2)
+    monkeypatch.setattr(text_values, "ENUM_MAX_VALUES", 2)
     codes = ibis.memtable(pa.table({"k": [1, 2, 3], "v": ["a", "b", "c"], "w": ["a", "a", "b"]}))
     wh.publish({"codes": codes.select("k", v=codes.v.upper(), w=codes.w.upper())})
     codes = wh.table("codes")
     assert _values(wh, codes, "v") is None and _values(wh, codes, "w") == {"A", "B"}
-    monkeypatch.setattr(warehouse, "ENUM_MAX_SOURCE_ROWS", 2)
+    monkeypatch.setattr(text_values, "ENUM_MAX_SOURCE_ROWS", 2)
     other = ibis.memtable(pa.table({"w": ["a", "b", "a"]}))
     wh.publish({"other": other.select(w=other.w.upper())})  # not traced: its values would have to be read
     assert _values(wh, wh.table("other"), "w") is None
@@ -260,7 +260,7 @@ def test_text_of_many_values_or_from_a_large_table_is_written_as_text(tmp_path, 
 def _values(wh, table: ibis.Table, column: str) -> frozenset[str] | None:
     from allpayer.text_domain import text_sources
 
-    return wh._enum_values(text_sources(table, column))
+    return wh.text_values.enum_values(text_sources(table, column))
 
 
 def test_a_published_file_keeps_its_text_values_for_the_next_process(tmp_path, monkeypatch):
@@ -272,7 +272,8 @@ def test_a_published_file_keeps_its_text_values_for_the_next_process(tmp_path, m
     wh.close()
     reopened = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
     read = []
-    monkeypatch.setattr(reopened, "_read_values", lambda table, column: read.append(column) or frozenset({"A", "B"}))
-    assert reopened._stored_values("spans", "v") == {"a", "b", "it's"} and read == []  # from the file's metadata
-    assert reopened._stored_values("spans", "w") == {"A", "B"} and read == ['"w"']  # not traced: read
+    values = reopened.text_values
+    monkeypatch.setattr(values, "_read", lambda table, column: read.append(column) or frozenset({"A", "B"}))
+    assert values.stored("spans", "v") == {"a", "b", "it's"} and read == []  # from the file's metadata
+    assert values.stored("spans", "w") == {"A", "B"} and read == ['"w"']  # not traced: read
     reopened.close()
