@@ -24,6 +24,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from allpayer.sql_text import sql_text
+
 PROCESS_FOLDERS = ("scratch-*", "spill-*")  # tmp/<kind>-<pid>-<token>, one of each per open warehouse
 _VIEW_FILE = re.compile(r"read_parquet\('((?:[^']|'')+)'[,)]")
 FILE_ROW_NUMBER = "file_row_number"  # DuckDB's row position in the file, when the view asks for it
@@ -33,7 +35,7 @@ def parquet_view_sql(relative: str, columns: str = "*") -> str:
     """The body of a view over one stored file; ``columns`` is the select list (columns of nulls a file does not
     store are typed nulls in it; a stored input file's row numbers when the list names :data:`FILE_ROW_NUMBER`)."""
     options = f", {FILE_ROW_NUMBER} = true" if FILE_ROW_NUMBER in columns else ""
-    return f"SELECT {columns} FROM read_parquet('{relative.replace(chr(39), chr(39) * 2)}'{options})"
+    return f"SELECT {columns} FROM read_parquet({sql_text(relative)}{options})"
 
 
 def view_file(view_sql: str) -> str | None:

@@ -174,15 +174,13 @@ class DuckDBWarehouse(Warehouse):
             return super().stage_source(name, source)
         scratch = f"{STAGE_PREFIX}{name}"
         self._scratch[scratch] = "VIEW"
-        path = str(source.path).replace("'", "''")
         columns = [_staged_column(stored, canonical, kept) for stored, canonical, kept
                    in zip(source.source_columns, source.columns, source.types, strict=True)]
-        file_name = source.path.name.replace("'", "''")
         self.con.raw_sql(
             f'CREATE OR REPLACE TEMP VIEW "{scratch}" AS SELECT {", ".join(columns)}, '
             f"{_stored_text(source)}"
-            f"'{file_name}' AS source_file, file_row_number + 1 AS source_row "
-            f"FROM read_parquet('{path}', file_row_number = true)")
+            f"{_sql_text(source.path.name)} AS source_file, file_row_number + 1 AS source_row "
+            f"FROM read_parquet({_sql_text(str(source.path))}, file_row_number = true)")
         return Staged(self.con.table(scratch), pq.ParquetFile(source.path).metadata.num_rows, source.empty_columns(),
                       source)
 
