@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 from allpayer import __version__, cost_basis
 from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
 from allpayer.compute.expected_cost import claims_by_person_month
-from allpayer.compute.program_results import ProgramInputs, program_results
+from allpayer.compute.program_results import ProgramInputs, claim_years, program_results
 from allpayer.compute.spending import claim_spend, completion_lines, medical_paid_by_tin, spend_columns
 from allpayer.compute.tcoc import completed_spend
 from allpayer.config.cost import CostSettings
@@ -30,9 +30,11 @@ COPIED = ("tcoc", "growth", "scale_target", "scale_breakdown", "quality_measure"
 
 
 def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: ir.Table,
-                   as_of: dt.date, year: int) -> tuple[ProgramInputs, dict | None]:
-    """Completed incurred claims as of ``as_of`` (chain-ladder completion as in TCOC) and the other inputs, with the
-    basis of the TCOC spend reused (None when spend was computed afresh)."""
+                   as_of: dt.date, year: int, claim_years: tuple[int, int]
+                   ) -> tuple[ProgramInputs, dict | None]:
+    """Completed incurred claims as of ``as_of`` (chain-ladder completion as in TCOC), of ``claim_years`` (first
+    and last) and the other inputs, with the basis of the TCOC spend reused (None when
+    spend was computed afresh)."""
     has = warehouse.has
     medical = final_claims(warehouse, "medical_claim")
     pharmacy = final_claims(warehouse, "pharmacy_claim") if has("pharmacy_claim") else None
@@ -53,6 +55,9 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
             stored_superseded(warehouse, "pharmacy_claim")))
     # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
     spend = spend_columns(published, settings.financial_target_services)
+    first, last = claim_years
+    # The years the run reads, before the spend is completed and grouped by person-month
+    spend = spend.filter(spend.month_index.between(first * 12, last * 12 + 11))
     provider = medical_paid_by_tin(warehouse.table("medical_claim"), stored_superseded(warehouse, "medical_claim"),
                                    ibis.literal(as_of), year, attributed)
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, medical, pharmacy,
@@ -99,7 +104,8 @@ def execute_run(warehouse: Warehouse, workspace: Path, member_months: ir.Table, 
     settings = pk.cost or CostSettings()
     as_of = as_of or cost_basis.latest_paid_date(warehouse)
     try:
-        inputs, reused = program_inputs(warehouse, settings, member_months, as_of, year)
+        inputs, reused = program_inputs(warehouse, settings, member_months, as_of, year,
+                                        claim_years(pk, year, programs))
         tables = program_results(pk, year, inputs, programs)
         tables.update({name: warehouse.table(name).to_pyarrow() for name in COPIED if warehouse.has(name)})
         fingerprints = input_fingerprints(warehouse, cost_basis.current_load(warehouse))

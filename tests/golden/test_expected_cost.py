@@ -105,3 +105,26 @@ def test_claims_by_person_month_keeps_every_key(backend, make_context):
                    ("A", mi(2019, 1), 2019, "medicare", "professional", D("15.00")),
                    ("A", mi(2019, 2), 2019, "tricare", "professional", D("7.00")),
                    ("B", mi(2019, 12), 2019, "", "professional", D("3.00"))]
+
+
+def test_regional_experience_reads_only_the_base_years(backend, make_context):
+    """The region is everyone's member months and paid per payer type and base year; claims outside a member month
+    and years that are not base years are left out. By hand for 2018: Medicare 3 member months (A Jan-Feb, C Mar),
+    paid 100 + 40 = 140 (C's 5 in April has no member month); Medicaid 1 member month (B Jan), paid 0."""
+    from allpayer.compute.expected_cost import regional_experience
+    from tests.cost_builders import runner
+
+    months = [("A", mi(2018, 1), "medicare"), ("A", mi(2018, 2), "medicare"), ("C", mi(2018, 3), "medicare"),
+              ("B", mi(2018, 1), "medicaid"), ("A", mi(2019, 1), "medicare")]
+    mm = ibis.memtable(pa.table({"person_id": [m[0] for m in months], "payer_type": [m[2] for m in months],
+                                 "month_index": [m[1] for m in months], "year": [m[1] // 12 for m in months],
+                                 "weight": [1.0] * len(months)}))
+    claims = [("A", mi(2018, 2), "medicare", "100.00"), ("C", mi(2018, 3), "medicare", "40.00"),
+              ("C", mi(2018, 4), "medicare", "5.00"), ("A", mi(2019, 1), "medicare", "70.00")]
+    cl = ibis.memtable(pa.table({
+        "person_id": [c[0] for c in claims], "month_index": [c[1] for c in claims],
+        "year": [c[1] // 12 for c in claims], "payer_type": [c[2] for c in claims],
+        "service_category_1": ["professional"] * len(claims), "paid": pa.array([D(c[3]) for c in claims], MONEY)}))
+    out = runner(backend, make_context)(regional_experience(mm, cl, [2018]))
+    got = sorted((r["payer_type"], r["year"], r["member_months"], r["paid"] or D(0)) for r in out)
+    assert got == [("medicaid", 2018, 1.0, D(0)), ("medicare", 2018, 3.0, D("140.00"))]

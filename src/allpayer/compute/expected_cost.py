@@ -121,8 +121,12 @@ def _with_claims_and_risk(months: ir.Table, claims: ir.Table, risk: ir.Table | N
     return exposure.left_join(paid, keys).drop(*[f"{k}_right" for k in keys])
 
 
-def regional_experience(member_months: ir.Table, claims: ir.Table) -> ir.Table:
-    """Per payer type and year: member months and paid of everyone (the region for a benchmark blend)."""
+def regional_experience(member_months: ir.Table, claims: ir.Table, years: list[int]) -> ir.Table:
+    """Per payer type and year of ``years`` (the base years a blend reads): member months and paid of everyone
+    (the region for a benchmark blend). Other years are left out before the semi-join, whose build side is every
+    member month kept (at 630k persons, 13.8M member months of two years took 1.4 s; one year's, 0.7 s)."""
+    member_months = member_months.filter(member_months.year.isin(years))
+    claims = claims.filter(claims.year.isin(years))
     mm = member_months.group_by(["payer_type", "year"]).aggregate(member_months=member_months.weight.sum())
     # A semi-join, not a join to the distinct keys: the same claims, without grouping 14M member months first.
     keys = member_months.select(_p="person_id", _m="month_index", _t="payer_type")

@@ -52,6 +52,16 @@ def program_years(pack: Pack, year: int, programs: list[str] | None = None) -> l
     return [ProgramYear(p, year, p.financial.for_year(year)) for p in chosen]  # type: ignore[union-attr]
 
 
+def base_years(runs: list[ProgramYear]) -> list[int]:
+    """Every base year of the program-years, in order."""
+    return sorted({y for py in runs for y in py.base_years})
+
+
+def claim_years(pack: Pack, year: int, programs: list[str] | None = None) -> tuple[int, int]:
+    """The first and last year of claims a run of ``year`` reads: its programs' earliest base year through ``year``."""
+    return min(base_years(program_years(pack, year, programs)), default=year), year
+
+
 def quality_results(quality: pa.Table | None, runs: list[ProgramYear]) -> dict[str, QualityResult]:
     """Measured quality from ``quality_score`` rows, else each program's configured default (not measured). A
     pay-for-reporting year (``reporting_only``) earns full credit: score 1, gate met."""
@@ -95,7 +105,7 @@ def program_results(pack: Pack, year: int, inputs: ProgramInputs, programs: list
     base = base_experience(table, inputs.attribution_month, inputs.member_months, inputs.claims,
                            inputs.risk).to_pyarrow().to_pylist()
     perf = performance_experience(table, inputs.attribution_month, inputs.claims, inputs.risk).to_pyarrow().to_pylist()
-    regional = regional_experience(inputs.member_months, inputs.claims).to_pyarrow().to_pylist()
+    regional = regional_experience(inputs.member_months, inputs.claims, base_years(runs)).to_pyarrow().to_pylist()
     base_by, perf_by = _grouped(base, "program_id"), _grouped(perf, "program_id")
     quality = quality_results(inputs.quality, runs)
     status = quarter_status(year, inputs.as_of, inputs.runout_months)
