@@ -135,7 +135,7 @@ def test_claim_payer_type_over_several_spans_of_one_payer(run):
 
 def test_claim_payer_type_over_open_ended_spans(run):
     # D has two mcare spans: medicare from 1966 to June 2019, medicare advantage from July 2019 with no end (9999).
-    # Only the months the claims span are looked up: June is medicare, August medicare advantage.
+    # The spans are never expanded into months: June is medicare, August medicare advantage.
     spans = [*SPANS, span("D", "1966-01-01", "2019-06-30", "medicare", "mcare"),
              span("D", "2019-07-01", "9999-12-31", "medicare_advantage", "mcare")]
     claims = [med("d1", "D", "2019-06-10", "10.00"), med("d2", "D", "2019-08-10", "20.00")]
