@@ -158,7 +158,7 @@ class DuckDBWarehouse(Warehouse):
         raw.register("_allpayer_arrow_in", reader)
         try:
             # Scratch tables are TEMP: never written to the database file, spilled only when memory is short.
-            raw.execute(f'CREATE OR REPLACE TEMP TABLE "{scratch}" AS SELECT * FROM _allpayer_arrow_in')
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {_quoted(scratch)} AS SELECT * FROM _allpayer_arrow_in")
         except Exception:
             counted.reraise()
             raise
@@ -177,7 +177,7 @@ class DuckDBWarehouse(Warehouse):
         columns = [_staged_column(stored, canonical, kept) for stored, canonical, kept
                    in zip(source.source_columns, source.columns, source.types, strict=True)]
         self.con.raw_sql(
-            f'CREATE OR REPLACE TEMP VIEW "{scratch}" AS SELECT {", ".join(columns)}, '
+            f'CREATE OR REPLACE TEMP VIEW {_quoted(scratch)} AS SELECT {", ".join(columns)}, '
             f"{_stored_text(source)}"
             f"{_sql_text(source.path.name)} AS source_file, file_row_number + 1 AS source_row "
             f"FROM read_parquet({_sql_text(str(source.path))}, file_row_number = true)")
@@ -250,7 +250,7 @@ class DuckDBWarehouse(Warehouse):
     def _point_view(self, name: str, path: Path, columns: str, temp: bool) -> None:
         kind = "TEMP VIEW" if temp else "VIEW"
         body = parquet_view_sql(self.files.relative(path), columns)
-        self.con.raw_sql(f'CREATE OR REPLACE {kind} "{name}" AS {body}')
+        self.con.raw_sql(f"CREATE OR REPLACE {kind} {_quoted(name)} AS {body}")
         self.text_values.pointed(name, path, published=not temp)
 
     def _stored(self) -> dict[str, str]:
@@ -281,7 +281,7 @@ class DuckDBWarehouse(Warehouse):
         before tables became files), its scratch folder, and published files no view reads."""
         for name, kind in self._stored().items():
             if kind == "TABLE" and name.startswith((SCRATCH_PREFIX, PUBLISH_PREFIX)):
-                self.con.raw_sql(f'DROP TABLE IF EXISTS main."{name}"')
+                self.con.raw_sql(f"DROP TABLE IF EXISTS main.{_quoted(name)}")
         self.files.remove_dead_scratch()
         self.files.remove_unreferenced(set(self._view_files().values()))
 
@@ -323,7 +323,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             for name, path in written.items():
                 if name in stored:
-                    self.con.raw_sql(f'DROP {stored[name]} main."{name}"')
+                    self.con.raw_sql(f"DROP {stored[name]} main.{_quoted(name)}")
                 self._point_view(name, path, columns[name], temp=False)
             self.con.raw_sql("COMMIT")
         except Exception:
@@ -343,7 +343,7 @@ class DuckDBWarehouse(Warehouse):
 
     def drop_scratch(self) -> None:
         for scratch, kind in self._scratch.items():
-            self.con.raw_sql(f'DROP {_DROP[kind]}."{scratch}"')
+            self.con.raw_sql(f"DROP {_DROP[kind]}.{_quoted(scratch)}")
         self._scratch.clear()
         self.text_values.dropped(SCRATCH_PREFIX, list(self._scratch_files.values()))
         self._scratch_files.clear()
