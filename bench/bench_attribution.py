@@ -25,7 +25,13 @@ from pathlib import Path
 import ibis
 
 from allpayer.compute.attribution import AttributionInputs, attribute
-from allpayer.compute.enrollment import member_months, primary_payer_months, residency
+from allpayer.compute.enrollment import (
+    expand_primary_runs,
+    expand_runs,
+    member_month_runs,
+    primary_payer_runs,
+    residency,
+)
 from allpayer.config import load_pack
 from allpayer.config.models import Attribution, Pack, PerformanceYear, Program, ProgramMatch
 from allpayer.refdata import attribution as ref
@@ -191,14 +197,17 @@ def main() -> None:
         t = {n: con.table(n) for n in ("person", "enrollment", "provider", "medical_claim")}
         print(f"  enrollment spans {t['enrollment'].count().execute():,}, "
               f"claim lines {t['medical_claim'].count().execute():,}")
-        mm = timed("member months (any day), materialised",
-                   lambda: wh.materialize("mm", member_months(t["enrollment"], t["person"])))
-        print(f"  member-month rows {mm.count().execute():,}")
+        # Stored as month runs, as attribution publishes them (``member_month_run``, ``primary_payer_run``).
+        mm = timed("member months (any day), materialised as month runs",
+                   lambda: wh.materialize("mm", member_month_runs(t["enrollment"], t["person"])))
+        print(f"  month runs {mm.count().execute():,}, member-month rows {expand_runs(mm).count().execute():,}")
         pk = load_pack("vermont")
         res = residency(t["person"], pk.residency.states)
-        pp = timed("primary payer months (any day, from those months)", lambda: wh.materialize(
-            "pp", primary_payer_months(t["enrollment"], t["person"], pk.payer_hierarchy, "any_day", res, mm)))
-        print(f"  person-month rows {pp.count().execute():,}")
+        runs = timed("primary payer months (any day, from those runs), materialised as month runs",
+                     lambda: wh.materialize("pp", primary_payer_runs(t["enrollment"], t["person"], pk.payer_hierarchy,
+                                                                     "any_day", res, mm)))
+        pp = expand_primary_runs(runs)
+        print(f"  month runs {runs.count().execute():,}, person-month rows {pp.count().execute():,}")
         inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], primary=pp)
         stage = _timed_stage(wh)
         engine = timed(f"engine: plurality attribution, Medicare {args.year} (1 program)", lambda: wh.materialize(

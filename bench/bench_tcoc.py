@@ -92,7 +92,7 @@ FROM mm LEFT JOIN spend s ON s.person_id = mm.person_id AND s.mi = mm.mi GROUP B
 def run(path: Path) -> None:
     import ibis
 
-    from allpayer.compute.enrollment import member_months, primary_payer_months
+    from allpayer.compute.enrollment import expand_primary_runs, member_month_runs, primary_payer_runs
     from allpayer.compute.final_action import superseded_versions
     from allpayer.compute.tcoc import run_tcoc
     from allpayer.config.cost import CostSettings
@@ -122,9 +122,10 @@ def run(path: Path) -> None:
     # the published ones). The bench data has no groups or deaths.
     enrollment = enrollment.mutate(group_id=ibis.null("string"))
     person = person.mutate(death_date=ibis.null("date"))
-    coverage = stage("coverage months (att.)", member_months(enrollment, person))
-    ppm = stage("primary payer (att.)", primary_payer_months(
-        enrollment, person, settings.primary_payer_hierarchy, "any_day", None, coverage))
+    # Both are stored as month runs, as attribution publishes them, and read as months.
+    coverage = stage("coverage months (att.)", member_month_runs(enrollment, person))
+    ppm = expand_primary_runs(stage("primary payer (att.)", primary_payer_runs(
+        enrollment, person, settings.primary_payer_hierarchy, "any_day", None, coverage)))
     before = {name: timings.pop(name) for name in list(timings)}
     started = time.perf_counter()
     mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))

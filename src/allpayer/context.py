@@ -17,7 +17,14 @@ import ibis.expr.types as ir
 
 from allpayer import cost_basis
 from allpayer.compute.attribution import AttributionInputs, Stage, attribute
-from allpayer.compute.enrollment import member_months, overlapping_persons, primary_payer_months, residency
+from allpayer.compute.enrollment import (
+    expand_primary_runs,
+    expand_runs,
+    member_month_runs,
+    overlapping_persons,
+    primary_payer_runs,
+    residency,
+)
 from allpayer.compute.risk import SECONDARY_DIAGNOSES
 from allpayer.compute.scale import participation, scale
 from allpayer.compute.stage import lazy
@@ -30,6 +37,10 @@ from allpayer.runs import Run, RunInfo, list_runs, open_run
 from allpayer.warehouse import Warehouse, connect
 
 DEFAULT_BACKEND = "duckdb"
+# Published tables the warehouse serves from smaller stored ones (Warehouse.derive): member months are stored as
+# month runs (0.7M-1.2M rows at 630k persons, not 14M) and expanded where read.
+DERIVED_TABLES = {"member_month": ("member_month_run", expand_runs),
+                  "primary_payer_month": ("primary_payer_run", expand_primary_runs)}
 SIDE_TABLES = {"voluntary": "voluntary_alignment", "payer_file": "payer_attribution"}
 
 
@@ -54,6 +65,8 @@ class Context:
     def warehouse(self) -> Warehouse:
         if self._warehouse is None:
             self._warehouse = connect(self.backend, self.workspace)
+            for name, (base, rows) in DERIVED_TABLES.items():
+                self._warehouse.derive(name, base, rows)
         return self._warehouse
 
     def table(self, name: str) -> ir.Table:
@@ -125,33 +138,36 @@ class Context:
         )
 
     def enrollment_tables(self, pk: Pack, stage: Stage | None = None) -> dict[str, ir.Table]:
-        """``member_month`` (pack convention), ``primary_payer_month`` (with residency and HSA) and
-        ``overlapping_persons`` (scratch: persons with coverage overlapping in a month, which attribution reads
-        too). Coverage months are computed once (``stage`` may keep them as a scratch table) and feed both."""
+        """``member_month_run`` (pack convention), ``primary_payer_run`` (with residency and HSA), both month runs
+        (:func:`~allpayer.compute.enrollment.spans_to_runs`), and ``overlapping_persons`` (scratch: persons with
+        coverage overlapping in a month, which attribution reads too). Coverage runs are computed once (``stage``
+        may keep them as a scratch table) and feed both."""
         enrollment, person = self.table("enrollment"), self.table("person")
         zip_hsa = ibis.memtable(refdata.zip_hsa(pk.residency.hsa_crosswalk)) if pk.residency.hsa_crosswalk else None
         residents = residency(person, pk.residency.states, zip_hsa)
         keep = stage or lazy
-        coverage = keep("member_month", member_months(enrollment, person, pk.member_months.convention))
+        coverage = keep("member_month_run", member_month_runs(enrollment, person, pk.member_months.convention))
         overlapping = keep("overlapping_persons", overlapping_persons(enrollment, person))
         return {
-            "member_month": coverage,
-            "primary_payer_month": primary_payer_months(enrollment, person, pk.payer_hierarchy,
-                                                        pk.member_months.convention, residents, coverage, keep,
-                                                        overlapping),
+            "member_month_run": coverage,
+            "primary_payer_run": primary_payer_runs(enrollment, person, pk.payer_hierarchy,
+                                                    pk.member_months.convention, residents, coverage, keep,
+                                                    overlapping),
             "overlapping_persons": overlapping,
         }
 
     def attribute(self, pack: str | Path = "vermont", years: list[int] | None = None,
                   programs: list[str] | None = None, publish: bool = True) -> dict[str, ir.Table]:
         """Member months, primary payer months and attribution for a pack; published to the workspace as
-        ``member_month``, ``primary_payer_month``, ``attribution``, ``attribution_candidate`` and
-        ``attribution_month`` (replacing earlier results)."""
+        ``member_month``, ``primary_payer_month`` (stored as ``member_month_run`` and ``primary_payer_run``),
+        ``attribution``, ``attribution_candidate`` and ``attribution_month`` (replacing earlier results)."""
         pk = load_pack(pack)
         stage = self.warehouse.materialize if publish else lazy
-        # Both month tables are published as they are computed (on DuckDB, publishing one moves its scratch file).
+        # Both run tables are published as they are computed (on DuckDB, publishing one moves its scratch file).
         out = self.enrollment_tables(pk, stage)
-        out["primary_payer_month"] = stage("primary_payer_month", out["primary_payer_month"])
+        out["primary_payer_run"] = stage("primary_payer_run", out["primary_payer_run"])
+        out["member_month"] = expand_runs(out["member_month_run"])
+        out["primary_payer_month"] = expand_primary_runs(out["primary_payer_run"])
         inputs = replace(self.attribution_inputs(), primary=out["primary_payer_month"],
                          overlapping=out.pop("overlapping_persons"))
         out.update(attribute(pk, inputs, years, programs, stage=stage).tables())
@@ -194,7 +210,8 @@ class Context:
         if self.warehouse.has("primary_payer_month"):
             ppm = self.table("primary_payer_month")
         else:
-            ppm = self.warehouse.materialize("primary_payer_month", self.enrollment_tables(pk)["primary_payer_month"])
+            runs = self.warehouse.materialize("primary_payer_run", self.enrollment_tables(pk)["primary_payer_run"])
+            ppm = expand_primary_runs(runs)
         if "resident" in ppm.columns:
             ppm = ppm.filter(ppm.resident)
         mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))
@@ -318,9 +335,10 @@ class Context:
         return claims.drop(*[c for c in SECONDARY_DIAGNOSES if c in empty and c in claims.columns])
 
     def _publish(self, out: dict[str, ir.Table]) -> dict[str, ir.Table]:
-        """Store computed tables in the workspace (scratch tables go either way) and return them."""
+        """Store computed tables in the workspace (scratch tables go either way) and return them. Derived tables
+        (:data:`DERIVED_TABLES`) are not stored: the warehouse computes them from their stored base."""
         try:
-            self.warehouse.publish(out)
+            self.warehouse.publish({name: t for name, t in out.items() if name not in DERIVED_TABLES})
         finally:
             self.warehouse.drop_scratch()
         return {name: self.table(name) for name in out}

@@ -28,7 +28,8 @@ INPUTS: dict[str, tuple[str, ...] | None] = {
                        "paid_date", "file_date", "allowed_amount", "paid_amount"),
     "enrollment": None, "person": None, "provider": None,
     "attribution_month": ("program_id", "year", "person_id", "month_index", "practice_id", "tin"),
-    "primary_payer_month": ("person_id", "payer_type", "month_index", "year", "member_month", "resident"),
+    # The month runs primary_payer_month is expanded from (a twentieth of its rows), every column.
+    "primary_payer_run": None,
     "risk_score": None, "quality_score": None,
 }
 LOADED = ("medical_claim", "pharmacy_claim", "enrollment", "person", "provider")  # replaced only by intake

@@ -63,6 +63,11 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
     ratios = None if settings.completion.by_category else completion_ratios(warehouse, settings, medical, pharmacy,
                                                                              enrollment, as_of)
     claims = warehouse.materialize("run_claims", claims_by_person_month(completed_spend(spend, ratios)))
+    # Read only for the base years, and stored once: expanded from month runs inside the joins that read them, the
+    # months are estimated at a twentieth of their rows and joined in the wrong order (at 630k persons the base
+    # experience took 5.6 s against 1.3 s).
+    member_months = warehouse.materialize("run_member_months", member_months.filter(
+        member_months.year.between(first, year - 1)))
     inputs = ProgramInputs(
         attribution_month=attribution_month,
         member_months=member_months,

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,12 +58,44 @@ class Staged:
         return column in self.empty_columns or column not in self.table.columns
 
 
+Derivation = Callable[[ir.Table], ir.Table]
+
+
 class Warehouse(ABC):
+    """Stored tables, and *derived* tables: computed on read from a stored one (:meth:`derive`)."""
+
     con: ibis.BaseBackend
     name: str
 
+    def __init__(self) -> None:
+        self._derived: dict[str, tuple[str, Derivation]] = {}
+
+    def derive(self, name: str, base: str, rows: Derivation) -> None:
+        """Serve ``name`` as ``rows(base)`` wherever the stored table ``base`` exists: a table that is cheap to
+        compute from a smaller one and dear to store (member months as month runs). A stored table of that name
+        is read only where ``base`` does not exist (a workspace written before)."""
+        self._derived[name] = (base, rows)
+
+    def tables(self) -> list[str]:
+        stored = self.stored_tables()
+        return sorted({*stored, *(name for name, (base, _) in self._derived.items() if base in stored)})
+
+    def table(self, name: str) -> ir.Table:
+        base, rows = self._derived.get(name, (None, None))
+        if base is not None and base in self.stored_tables():
+            return rows(self.stored_table(base))
+        return self.stored_table(name)
+
+    def derived_from(self, published: Iterable[str]) -> dict[str, ir.Table]:
+        """The derived tables whose base is among ``published``, computed from it."""
+        names = set(published)
+        return {name: rows(self.stored_table(base)) for name, (base, rows) in self._derived.items() if base in names}
+
     @abstractmethod
-    def tables(self) -> list[str]: ...
+    def stored_tables(self) -> list[str]: ...
+
+    @abstractmethod
+    def stored_table(self, name: str) -> ir.Table: ...
 
     def has(self, name: str) -> bool:
         return name in self.tables()
@@ -72,9 +104,6 @@ class Warehouse(ABC):
         """Columns of the stored table ``name`` that no row has a value in, as far as the warehouse knows without
         reading the rows (none, unless a backend says otherwise)."""
         return frozenset()
-
-    @abstractmethod
-    def table(self, name: str) -> ir.Table: ...
 
     @abstractmethod
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
@@ -121,6 +150,7 @@ class DuckDBWarehouse(Warehouse):
     name = "duckdb"
 
     def __init__(self, path: Path | str, threads: int | None = None) -> None:
+        super().__init__()
         self.path = str(path)
         self.con = ibis.duckdb.connect(self.path)
         self.con.raw_sql("SET preserve_insertion_order = false")
@@ -143,10 +173,10 @@ class DuckDBWarehouse(Warehouse):
         self.text_values = TextValues(self.con.con, self._published_files, STAGE_PREFIX)
         self._drop_leftover_scratch()
 
-    def tables(self) -> list[str]:
+    def stored_tables(self) -> list[str]:
         return [t for t in self.con.list_tables() if not t.startswith("_")]
 
-    def table(self, name: str) -> ir.Table:
+    def stored_table(self, name: str) -> ir.Table:
         return self.con.table(name)
 
     def stage(self, name: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Staged:
@@ -317,7 +347,8 @@ class DuckDBWarehouse(Warehouse):
             (self.files.root / relative).unlink(missing_ok=True)
 
     def _swap_views(self, written: Mapping[str, Path], columns: Mapping[str, str]) -> list[str]:
-        """Point every published name at its new file in one transaction; returns the files they read before."""
+        """Point every published name at its new file, and the tables derived from them at their SQL, in one
+        transaction; returns the files they read before."""
         stored, before = self._stored(), self._view_files()
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
@@ -325,11 +356,17 @@ class DuckDBWarehouse(Warehouse):
                 if name in stored:
                     self.con.raw_sql(f"DROP {stored[name]} main.{_quoted(name)}")
                 self._point_view(name, path, columns[name], temp=False)
+            derived = self.derived_from(written)
+            for name, expr in derived.items():  # a view of its own, for SQL read from outside the engine
+                if name in stored:
+                    self.con.raw_sql(f"DROP {stored[name]} main.{_quoted(name)}")
+                self.con.raw_sql(f"CREATE VIEW main.{_quoted(name)} AS {self.con.compile(expr)}")
+                self.text_values.pointed(name, published=True)
             self.con.raw_sql("COMMIT")
         except Exception:
             self.con.raw_sql("ROLLBACK")
             raise
-        return [before[name] for name in written if name in before]
+        return [before[name] for name in [*written, *derived] if name in before]
 
     def _adoptable(self, tables: Mapping[str, ir.Table]) -> dict[str, str]:
         """Published name -> scratch file, for each expression that is one or some of its columns, unchanged and
@@ -469,6 +506,7 @@ class SparkWarehouse(Warehouse):
     def __init__(self, root: Path, master: str = "local[1]") -> None:
         from pyspark.sql import SparkSession
 
+        super().__init__()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         builder = (
@@ -497,10 +535,10 @@ class SparkWarehouse(Warehouse):
             self.con.read_parquet(path, table_name=name)
         self._scratch_dir = self.root / "_scratch"
 
-    def tables(self) -> list[str]:
+    def stored_tables(self) -> list[str]:
         return sorted(self._catalog)
 
-    def table(self, name: str) -> ir.Table:
+    def stored_table(self, name: str) -> ir.Table:
         if name not in self._catalog:
             raise KeyError(f"no table {name!r} in the Spark warehouse at {self.root}")
         return self.con.table(name)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import ibis
 import pytest
 
-from allpayer.compute.enrollment import member_months, primary_payer, primary_payer_months, residency
+from allpayer.compute.enrollment import (
+    expand_runs,
+    member_month_runs,
+    member_months,
+    primary_payer,
+    primary_payer_months,
+    primary_payer_runs,
+    residency,
+)
 from tests.attribution_builders import memtables, person, span, tables
 
 
@@ -70,3 +78,47 @@ def test_residency_by_state_and_zip():
     res = residency(t["person"], ["vt", "VERMONT"], ibis.memtable({"zip5": ["05401"], "hsa": ["Burlington"]}))
     got = {r["person_id"]: (r["resident"], r["hsa"]) for r in res.to_pyarrow().to_pylist()}
     assert got == {"a": (True, "Burlington"), "b": (True, "unknown"), "c": (False, None), "d": (False, None)}
+
+
+def _runs(persons, spans, convention):
+    t = memtables(tables(persons, spans, [], []))
+    runs = member_month_runs(t["enrollment"], t["person"], convention)
+    return sorted(runs.to_pyarrow().to_pylist(), key=lambda r: (r["payer_type"], r["first_month"]))
+
+
+def test_a_span_is_one_month_run_with_its_edge_months():
+    # 2020-01-15 .. 2020-04-10: one run, Jan 17/31 days and Apr 10/30; Feb (29) and Mar (31) whole, weighing 1.
+    runs = _runs([person("a")], [span("a", "2020-01-15", "2020-04-10")], "partial")
+    jan = 2020 * 12
+    assert [(r["first_month"], r["last_month"], r["first_days"], r["last_days"]) for r in runs] == \
+        [(jan, jan + 3, 17, 10)]
+    assert runs[0]["first_weight"] == pytest.approx(17 / 31) and runs[0]["last_weight"] == pytest.approx(10 / 30)
+    months = expand_runs(ibis.memtable(runs)).to_pyarrow().to_pylist()
+    assert [(m["month"], m["days_covered"], round(m["member_month"], 6)) for m in months] == \
+        [(1, 17, round(17 / 31, 6)), (2, 29, 1.0), (3, 31, 1.0), (4, 10, round(10 / 30, 6))]
+
+
+def test_spans_sharing_a_month_become_runs_of_one_month_each():
+    # Jan 1..Mar 10 and Mar 20..Apr 30 of the same coverage share March: 10 + 12 = 22 days in one row.
+    spans = [span("a", "2020-01-01", "2020-03-10"), span("a", "2020-03-20", "2020-04-30")]
+    runs = _runs([person("a")], spans, "partial")
+    assert [(r["first_month"] % 12 + 1, r["last_month"] % 12 + 1, r["first_days"]) for r in runs] == \
+        [(1, 1, 31), (2, 2, 29), (3, 3, 22), (4, 4, 30)]
+    assert runs[2]["first_weight"] == pytest.approx(22 / 31)
+
+
+def test_a_one_month_span_has_the_same_first_and_last_month():
+    runs = _runs([person("a")], [span("a", "2021-02-03", "2021-02-09")], "any_day")
+    assert [(r["first_days"], r["last_days"], r["first_weight"], r["last_weight"]) for r in runs] == [(7, 7, 1.0, 1.0)]
+
+
+def test_primary_payer_runs_keep_single_coverage_whole_and_pick_months_of_overlaps():
+    # b has one coverage all year: one run. a is dual in January: that month is picked on its own.
+    spans = [span("a", "2020-01-01", "2020-03-31", "medicaid"), span("a", "2020-01-01", "2020-01-31", "medicare"),
+             span("b", "2020-01-01", "2020-12-31", "medicare")]
+    t = memtables(tables([person("a"), person("b")], spans, [], []))
+    runs = primary_payer_runs(t["enrollment"], t["person"], ["medicare", "medicaid"]).to_pyarrow().to_pylist()
+    got = sorted((r["person_id"], r["payer_type"], r["first_month"] % 12 + 1, r["last_month"] % 12 + 1,
+                  r["coverages"]) for r in runs)
+    assert got == [("a", "medicaid", 2, 2, 1), ("a", "medicaid", 3, 3, 1), ("a", "medicare", 1, 1, 2),
+                   ("b", "medicare", 1, 12, 1)]

@@ -277,3 +277,28 @@ def test_a_published_file_keeps_its_text_values_for_the_next_process(tmp_path, m
     assert values.stored("spans", "v") == {"a", "b", "it's"} and read == []  # from the file's metadata
     assert values.stored("spans", "w") == {"A", "B"} and read == ['"w"']  # not traced: read
     reopened.close()
+
+
+def test_a_derived_table_is_computed_from_its_base_and_replaces_a_stored_one(tmp_path):
+    """Member months are stored as month runs and served as months (Warehouse.derive): the engine reads the
+    expression over the runs, SQL from outside reads a view of the database file, and a month table published
+    before is replaced, its file deleted."""
+    from allpayer.warehouse import DuckDBWarehouse
+
+    def doubled(runs: ibis.Table) -> ibis.Table:
+        return runs.select("k", twice=runs.k * 2)
+
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    wh.publish({"wide": ibis.memtable(pa.table({"k": [0], "twice": [0]}))})  # as written by an older version
+    wh.derive("wide", "narrow", doubled)
+    assert not wh.has("narrow") and _rows(wh.table("wide")) == [{"k": 0, "twice": 0}]  # no base yet: stored
+    wh.publish({"narrow": ibis.memtable(pa.table({"k": [1, 2]}))})
+    assert {"narrow", "wide"} <= set(wh.tables())
+    assert _stored_objects(wh) == [("narrow", "VIEW"), ("wide", "VIEW")] and len(_files(wh)) == 1
+    assert sorted(r["twice"] for r in _rows(wh.table("wide"))) == [2, 4]
+    wh.publish({"narrow": ibis.memtable(pa.table({"k": [5]}))})
+    assert _rows(wh.table("wide")) == [{"k": 5, "twice": 10}]
+    wh.close()
+    reopened = DuckDBWarehouse(tmp_path / "warehouse.duckdb")  # nothing derived registered: the stored view
+    assert _rows(reopened.table("wide")) == [{"k": 5, "twice": 10}]
+    reopened.close()
