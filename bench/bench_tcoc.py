@@ -124,13 +124,14 @@ def run(path: Path) -> None:
     person = person.mutate(death_date=ibis.null("date"))
     # Both are stored as month runs, as attribution publishes them, and read as months.
     coverage = stage("coverage months (att.)", member_month_runs(enrollment, person))
-    ppm = expand_primary_runs(stage("primary payer (att.)", primary_payer_runs(
-        enrollment, person, settings.primary_payer_hierarchy, "any_day", None, coverage)))
+    runs = stage("primary payer (att.)", primary_payer_runs(
+        enrollment, person, settings.primary_payer_hierarchy, "any_day", None, coverage))
+    ppm = expand_primary_runs(runs)
     before = {name: timings.pop(name) for name in list(timings)}
     started = time.perf_counter()
     mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))
     out = run_tcoc(medical, None, enrollment, person, mm, settings, as_of, with_risk=False, materialize=stage,
-                   one_row_per_month=True, medical_superseded=superseded)
+                   one_row_per_month=True, medical_superseded=superseded, month_runs=runs)
     for name in ("cost_spend_by_category", "cost_completion_factor", "tcoc_unenrolled", "tcoc", "tcoc_medicare"):
         stage(name, out[name])
     total = time.perf_counter() - started

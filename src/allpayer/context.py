@@ -202,21 +202,26 @@ class Context:
 
     # ------------------------------------------------------------ total cost of care (docs/cost.md)
 
-    def cost_member_months(self, pk: Pack) -> tuple[ir.Table, ir.Table]:
-        """(member months, person HSA) for TCOC: primary-payer months of residents (one row per person and
-        month), weight = member_month. Read from the published ``primary_payer_month`` where there is one (a copy
-        of its columns took longer to store than its readers saved: 1.2 s at 630k persons); else computed once
-        into a scratch table, which several parts of TCOC and a run read."""
-        if self.warehouse.has("primary_payer_month"):
-            ppm = self.table("primary_payer_month")
+    def cost_member_months(self, pk: Pack) -> tuple[ir.Table, ir.Table | None, ir.Table | None]:
+        """(member months, person HSA, month runs) for TCOC: primary-payer months of residents (one row per person
+        and month), weight = member_month, and the month runs they expand from (None for a ``primary_payer_month``
+        stored as months, by an earlier version). Read from the published tables where there are some; else
+        computed once into a scratch table, which several parts of TCOC and a run read."""
+        if self.warehouse.has("primary_payer_run"):
+            runs = self.table("primary_payer_run")
+        elif self.warehouse.has("primary_payer_month"):
+            runs = None
         else:
             runs = self.warehouse.materialize("primary_payer_run", self.enrollment_tables(pk)["primary_payer_run"])
-            ppm = expand_primary_runs(runs)
+        ppm = expand_primary_runs(runs) if runs is not None else self.table("primary_payer_month")
         if "resident" in ppm.columns:
             ppm = ppm.filter(ppm.resident)
+            runs = runs.filter(runs.resident) if runs is not None else None
         mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))
-        hsa = ppm.select("person_id", "hsa").distinct() if "hsa" in ppm.columns else None
-        return mm, hsa
+        # From the runs where there are some: each person's HSA is the same in every month.
+        source = runs if runs is not None else ppm
+        hsa = source.select("person_id", "hsa").distinct() if "hsa" in source.columns else None
+        return mm, hsa, runs
 
     def tcoc(self, pack: str | Path = "vermont", as_of: dt.date | None = None, with_risk: bool = True,
              publish: bool = True) -> dict[str, ir.Table]:
@@ -235,12 +240,12 @@ class Context:
         medical = self._coded("medical_claim", self.table("medical_claim"))
         pharmacy = self.table("pharmacy_claim") if has("pharmacy_claim") else None
         as_of = as_of or cost_basis.latest_paid_date(self.warehouse)
-        mm, hsa = self.cost_member_months(pk)
+        mm, hsa, runs = self.cost_member_months(pk)
         att = attribution_by_year(self.table("attribution")) if has("attribution") else None
         out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
                        att, hsa, with_risk, self.warehouse.materialize, one_row_per_month=True,
                        medical_superseded=stored_superseded(self.warehouse, "medical_claim"),
-                       pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim"))
+                       pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim"), month_runs=runs)
         if not publish:
             return out
         out[cost_basis.BASIS] = cost_basis.basis_table(cost_basis.basis(self.warehouse, as_of))
@@ -305,7 +310,7 @@ class Context:
 
         if not self.warehouse.has("attribution_month"):
             raise ValueError("no attribution in this workspace: run `allpayer attribute` (or ctx.attribute()) first")
-        member_months, _ = self.cost_member_months(load_pack(pack))
+        member_months, _, _ = self.cost_member_months(load_pack(pack))
         return execute_run(self.warehouse, self.workspace, member_months, pack, year, as_of, programs)
 
     def runs(self) -> list[RunInfo]:

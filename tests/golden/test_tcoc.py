@@ -190,3 +190,26 @@ def test_person_years_on_coverage_ranges(run):
     # Unenrolled: F's May claim (40.00) and H's January 2020 claim (5.00), by year.
     rows = run(unenrolled_spend(spend, mm, one_row_per_month=True))
     assert sorted((r["year"], r["allowed"]) for r in rows) == [(2019, Decimal("40.00")), (2020, Decimal("5.00"))]
+
+
+def test_coverage_ranges_of_month_runs(run):
+    """Ranges from month runs without expanding them, worked by hand, and the same as from their months."""
+    from allpayer.compute.tcoc import coverage_ranges, coverage_ranges_of_runs, months_of_runs
+
+    nov_2018, jan_2019 = 2018 * 12 + 10, 2019 * 12
+    runs = ibis.memtable(pa.table({
+        # P: Nov 2018 (half) .. Mar 2019 (a quarter), then June 2019 alone (0.4); Q: all 2019.
+        "person_id": ["P", "P", "Q"], "payer_type": ["medicare", "medicare", "commercial"],
+        "first_month": [nov_2018, jan_2019 + 5, jan_2019], "last_month": [jan_2019 + 2, jan_2019 + 5, jan_2019 + 11],
+        "first_weight": [0.5, 0.4, 1.0], "last_weight": [0.25, 0.4, 1.0]}))
+    got = {(r["person_id"], r["year"]): r for r in run(coverage_ranges_of_runs(runs))}
+    p18, p19, q19 = got[("P", 2018)], got[("P", 2019)], got[("Q", 2019)]
+    # 2018: Nov 0.5 + Dec 1. 2019: Jan 1 + Feb 1 + Mar 0.25 + Jun 0.4, Jan..Jun with April and May missing.
+    assert (p18["member_months"], p18["first_month"] % 12, p18["last_month"] % 12) == (1.5, 10, 11)
+    assert p18["gapless"]
+    assert (round(p19["member_months"], 9), p19["first_month"] % 12, p19["last_month"] % 12) == (2.65, 0, 5)
+    assert (p19["gapless"], p19["simple_year"], q19["member_months"], q19["simple_year"]) == (False, False, 12.0, True)
+    from_months = run(coverage_ranges(months_of_runs(runs)))
+    key = lambda r: (r["person_id"], r["year"], r["payer_type"])  # noqa: E731
+    rounded = lambda rows: sorted(({**r, "member_months": round(r["member_months"], 9)} for r in rows), key=key)  # noqa: E731
+    assert rounded(from_months) == rounded(got.values())
