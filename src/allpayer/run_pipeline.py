@@ -52,7 +52,7 @@ def program_inputs(warehouse: Warehouse, settings: CostSettings, member_months: 
         published = warehouse.materialize("run_spend", claim_spend(
             warehouse.table("medical_claim"), warehouse.table("pharmacy_claim") if has("pharmacy_claim") else None,
             enrollment, ibis.literal(as_of), stored_superseded(warehouse, "medical_claim"),
-            stored_superseded(warehouse, "pharmacy_claim")))
+            stored_superseded(warehouse, "pharmacy_claim"), warehouse.materialize))
     # Which services count is the pack's to say, not the one TCOC ran with: re-derived from the categories.
     spend = spend_columns(published, settings.financial_target_services)
     first, last = claim_years

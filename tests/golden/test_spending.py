@@ -11,12 +11,14 @@ import pytest
 
 from allpayer.compute.final_action import superseded_versions
 from allpayer.compute.spending import (
+    claim_spend,
     completion_lines,
     incurred_spend,
     medical_paid_by_tin,
     reachable_level_1,
     service_lines,
     spend_by_category,
+    spend_columns,
 )
 from allpayer.config.cost import FinancialTargetServices
 from tests.cost_builders import enrollment, med, medical, pharmacy, runner, rx, span
@@ -112,25 +114,49 @@ def test_spend_outside_enrollment_is_reported_not_dropped(run):
     assert got == [(5, True, "commercial", Decimal("30.00")), (8, False, "commercial", Decimal("50.00"))]
 
 
+SEVERAL_SPANS = [*SPANS, span("C", "2019-01-01", "2019-03-20", "self_funded", "bcbs"),
+                 span("C", "2019-03-15", "2019-12-31", "commercial", "bcbs")]
+SEVERAL_CLAIMS = [
+    med("c1", "C", "2019-02-10", "10.00", payer="bcbs"), med("c2", "C", "2019-03-10", "20.00", payer="bcbs"),
+    med("c3", "C", "2019-07-10", "30.00", payer="bcbs"), med("c4", "C", "2020-01-10", "40.00", payer="bcbs"),
+    med("c5", "C", "2019-07-11", "50.00", payer="mcare")]
+SEVERAL_EXPECTED = [
+    ("bcbs", 2019, 2, True, "self_funded", Decimal("10.00")),
+    ("bcbs", 2019, 3, True, "commercial", Decimal("20.00")),
+    ("bcbs", 2019, 7, True, "commercial", Decimal("30.00")),
+    ("bcbs", 2020, 1, False, "commercial", Decimal("40.00")),
+    ("mcare", 2019, 7, False, "medicare", Decimal("50.00")),
+]
+
+
 def test_claim_payer_type_over_several_spans_of_one_payer(run):
     # C has two bcbs spans: self-funded January-March, commercial from 15 March to December 2019 (both touch
     # March), and none in 2020. March takes the first type by name (commercial); a claim in 2020 is outside
     # enrollment and takes the payer's usual type (commercial, the first by name of bcbs's types); a claim with
     # mcare, with which C has no enrollment, is outside enrollment too (mcare's usual type: medicare).
-    spans = [*SPANS, span("C", "2019-01-01", "2019-03-20", "self_funded", "bcbs"),
-             span("C", "2019-03-15", "2019-12-31", "commercial", "bcbs")]
-    claims = [med("c1", "C", "2019-02-10", "10.00", payer="bcbs"), med("c2", "C", "2019-03-10", "20.00", payer="bcbs"),
-              med("c3", "C", "2019-07-10", "30.00", payer="bcbs"), med("c4", "C", "2020-01-10", "40.00", payer="bcbs"),
-              med("c5", "C", "2019-07-11", "50.00", payer="mcare")]
     got = sorted((r["payer"], r["year"], r["month"], r["enrolled"], r["payer_type"], r["allowed_amount"])
-                 for r in _spend(run, claims, spans=spans))
-    assert got == [
-        ("bcbs", 2019, 2, True, "self_funded", Decimal("10.00")),
-        ("bcbs", 2019, 3, True, "commercial", Decimal("20.00")),
-        ("bcbs", 2019, 7, True, "commercial", Decimal("30.00")),
-        ("bcbs", 2020, 1, False, "commercial", Decimal("40.00")),
-        ("mcare", 2019, 7, False, "medicare", Decimal("50.00")),
-    ]
+                 for r in _spend(run, SEVERAL_CLAIMS, spans=SEVERAL_SPANS))
+    assert got == SEVERAL_EXPECTED
+
+
+def test_pair_coverage_staged_apart_gives_the_same_spend(backend, make_context):
+    # The pairs' lists of spans are an aggregate DuckDB cannot spill, so a warehouse stores them before the lines
+    # are grouped (spend_grain's stage). Staged or not, the spend of the several-spans case above is the same.
+    ctx = make_context(backend)
+    staged: list[str] = []
+
+    def stage(name: str, expr: ibis.Table) -> ibis.Table:
+        staged.append(name)
+        return ctx.warehouse.materialize(name, expr)
+
+    args = (medical(SEVERAL_CLAIMS), None, enrollment(SEVERAL_SPANS), ibis.literal(dt.date(2021, 1, 1)))
+    runs = {kind: ctx.warehouse.con.to_pyarrow(spend_columns(claim_spend(*args, **options))).to_pylist()
+            for kind, options in (("lazy", {}), ("staged", {"stage": stage}))}
+    assert staged == ["spend_enrollment_pairs"]
+    for rows in runs.values():
+        got = sorted((r["payer"], r["year"], r["month"], r["enrolled"], r["payer_type"], r["allowed_amount"])
+                     for r in rows)
+        assert got == SEVERAL_EXPECTED
 
 
 def test_claim_payer_type_over_open_ended_spans(run):

@@ -64,6 +64,8 @@ def days_in_month(month_idx: ir.IntegerValue) -> ir.IntegerValue:
 
 
 RUN_COLUMNS = ("first_month", "last_month", "first_days", "last_days", "first_weight", "last_weight")
+# The run columns member months are expanded from when the days covered are not needed.
+RUN_WEIGHT_COLUMNS = tuple(c for c in RUN_COLUMNS if not c.endswith("_days"))
 
 
 def spans_to_runs(spans: ir.Table, keys: Sequence[str], convention: str = "any_day") -> ir.Table:

@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 from allpayer.compute.calendar import month_index, year_of
 from allpayer.compute.final_action import final_action, final_action_among
 from allpayer.compute.native import quotient
+from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import FinancialTargetServices
 from allpayer.intake.contract import MEDICAL_CLAIM
 
@@ -278,12 +279,18 @@ def pair_payer_type(joined: ir.Table, month: ir.IntegerValue) -> ir.StringValue:
     return ibis.ifelse(joined._spans == 1, one, touching.map(lambda s: s["payer_type"]).mins())
 
 
-def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValue | None = None) -> ir.Table:
+def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValue | None = None,
+                stage: Stage = lazy) -> ir.Table:
     """Spend per person, incurred month, payer and service category, in the narrow form that is stored: person_id,
     payer, payer_type (the claim's), enrolled, month_index, category_id, allowed_amount, paid_amount, lines
     (:func:`spend_columns` adds the rest). The claim's payer type comes from the enrollment spans of the same
     person and payer touching the incurred month. ``paid_through`` keeps only lines paid on or before that date
-    (an as-of view for completion)."""
+    (an as-of view for completion).
+
+    ``stage`` computes the pairs' coverage (:func:`pair_coverage`) on its own first. Its list of spans is an
+    aggregate DuckDB cannot spill: grouped in the same query as the lines, it held memory the lines' grouping
+    needed, and the query ran out of memory at random (1 run in 8 to 12 at 630k persons and the 1.2 GB limit;
+    every run at 600 MB, which passes with the pairs stored)."""
     if paid_through is not None:
         paid_on = lines.paid_on if "paid_on" in lines.columns else ibis.coalesce(lines.paid_date, lines.incurred_date)
         lines = lines.filter(paid_on <= paid_through)
@@ -300,7 +307,7 @@ def spend_grain(lines: ir.Table, enrollment: ir.Table, paid_through: ir.DateValu
     # of spans of the pairs with several. With a second join, on the month, for those pairs (expanded into 0.97M
     # months), typing the stored groups took 2.9 s, and 1.6 s as one join; in the query that writes them, about
     # 0.3 s less (docs/cost.md). Pairs with no enrollment with that payer match no pair.
-    pairs = pair_coverage(enrollment)
+    pairs = stage("spend_enrollment_pairs", pair_coverage(enrollment))
     joined = grouped.left_join(pairs, [grouped.person_id == pairs._pid, grouped.payer == pairs._payer])
     fallback = payer_types(enrollment)
     joined = joined.left_join(fallback, joined.payer == fallback.payer)
@@ -321,13 +328,14 @@ COST_LINE_COLUMNS = ("person_id", "payer", "incurred_month", "paid_on", "paid_mo
 
 def claim_spend(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollment: ir.Table,
                 paid_through: ir.DateValue, medical_superseded: ir.Table | None = None,
-                pharmacy_superseded: ir.Table | None = None) -> ir.Table:
+                pharmacy_superseded: ir.Table | None = None, stage: Stage = lazy) -> ir.Table:
     """:func:`spend_grain` of the claims as loaded (or final-action lines), less the ``*_superseded`` versions
     (intake's lists; worked out from the lines when None). The lines are grouped as they are read, not stored
-    (stored first, the 33.9M lines of 630k persons took 10 s to write and read back)."""
+    (stored first, the 33.9M lines of 630k persons took 10 s to write and read back). ``stage``: as in
+    :func:`spend_grain`."""
     fills = None if pharmacy_claim is None else final_action(pharmacy_claim, pharmacy_superseded)
     lines = service_lines(final_action(medical_claim, medical_superseded), fills).select(*COST_LINE_COLUMNS)
-    return spend_grain(lines, enrollment, paid_through)
+    return spend_grain(lines, enrollment, paid_through, stage)
 
 
 def spend_columns(spend: ir.Table, services: FinancialTargetServices | None = None) -> ir.Table:

@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.types as ir
 
 from allpayer.compute.calendar import year_of
-from allpayer.compute.enrollment import expand_runs
+from allpayer.compute.enrollment import RUN_WEIGHT_COLUMNS, expand_runs
 from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import CostSettings
 
@@ -129,9 +129,6 @@ def coverage_ranges(member_months: ir.Table) -> ir.Table:
     return _numbered_ranges(g)
 
 
-RUN_WEIGHTS = ("first_month", "last_month", "first_weight", "last_weight")
-
-
 def coverage_ranges_of_runs(runs: ir.Table) -> ir.Table:
     """:func:`coverage_ranges` of the member months that month runs expand to (person_id, payer_type, first_month,
     last_month, first_weight, last_weight: :func:`allpayer.compute.enrollment.spans_to_runs`), without expanding
@@ -154,7 +151,7 @@ def coverage_ranges_of_runs(runs: ir.Table) -> ir.Table:
 
 def months_of_runs(runs: ir.Table) -> ir.Table:
     """Member months (person_id, payer_type, month_index, year, weight) of month runs."""
-    months = expand_runs(runs.select("person_id", "payer_type", *RUN_WEIGHTS))
+    months = expand_runs(runs.select("person_id", "payer_type", *RUN_WEIGHT_COLUMNS))
     return months.select("person_id", "payer_type", "month_index", "year", weight=months.member_month)
 
 
@@ -390,7 +387,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     from allpayer.compute.spending import claim_spend, completion_lines, spend_by_category, spend_columns
 
     stored_spend = keep("cost_spend", claim_spend(medical_claim, pharmacy_claim, enrollment, ibis.literal(as_of),
-                                                  medical_superseded, pharmacy_superseded))
+                                                  medical_superseded, pharmacy_superseded, keep))
     # The completion triangle reads the claims on its own.
     medical = final_action(medical_claim, medical_superseded)
     fills = None if pharmacy_claim is None else final_action(pharmacy_claim, pharmacy_superseded)
