@@ -1,6 +1,6 @@
 """Benchmark: a full performance year on a new workspace, each step in its own process (intake, attribution, total
-cost of care, quality, settlement run), as a scheduled job would run them; prints each step's time and peak RSS
-and their sum. No assertions.
+cost of care, quality, settlement run), as a scheduled job would run them; prints each step's time, CPU time and
+peak RSS and their sums. No assertions.
 
     python bench/bench_year.py [--persons 5000] [--years 2018-2019] [--year 2019] [--input DIR]
                                [--workspace /tmp/allpayer-bench-year]
@@ -30,13 +30,16 @@ generate(SynthConfig(persons=int(sys.argv[2]), first_year=int(sys.argv[3]), last
          Path(sys.argv[1]))
 """
 
-# One step in a fresh process: prints "seconds peak_mb detail" on its last line.
+# One step in a fresh process: prints "seconds cpu_seconds peak_mb detail" on its last line. CPU seconds (user and
+# system, both threads) vary less than wall time on a shared host, so a comparison of two versions can read both.
 STEP = """
 import resource, sys, time
 from pathlib import Path
 from allpayer import Context
 step, workspace, input_dir, year = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 with Context(workspace) as ctx:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     if step == "ingest":
         report = ctx.ingest([input_dir])
@@ -47,15 +50,17 @@ with Context(workspace) as ctx:
         getattr(ctx, step)("vermont")
         detail = ""
     seconds = time.perf_counter() - started
-print(f"{seconds:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} {detail}")
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime - cpu_before
+print(f"{seconds:.3f} {cpu:.3f} {usage.ru_maxrss / 1024:.0f} {detail}")
 """
 
 
-def run_step(step: str, workspace: Path, input_dir: Path, year: int) -> tuple[float, int, str]:
+def run_step(step: str, workspace: Path, input_dir: Path, year: int) -> tuple[float, float, int, str]:
     out = subprocess.run([sys.executable, "-c", STEP, step, str(workspace), str(input_dir), str(year)],
                          check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    seconds, peak, *detail = out.split(" ", 2)
-    return float(seconds), int(peak), detail[0] if detail else ""
+    seconds, cpu, peak, *detail = out.split(" ", 3)
+    return float(seconds), float(cpu), int(peak), detail[0] if detail else ""
 
 
 def main() -> None:
@@ -78,12 +83,12 @@ def main() -> None:
     shutil.rmtree(workspace, ignore_errors=True)
     print(f"input {input_dir}  workspace {workspace}  year {args.year}  "
           f"DuckDB memory limit {os.environ.get('ALLPAYER_DUCKDB_MEMORY', 'default')}")
-    total, highest = 0.0, 0
+    total, total_cpu, highest = 0.0, 0.0, 0
     for step in STEPS:
-        seconds, peak, detail = run_step(step, workspace, input_dir, args.year)
-        total, highest = total + seconds, max(highest, peak)
-        print(f"  {step:10s} {seconds:8.1f} s  peak RSS {peak:6,d} MB  {detail}", flush=True)
-    print(f"  {'all steps':10s} {total:8.1f} s  highest peak {highest:,d} MB")
+        seconds, cpu, peak, detail = run_step(step, workspace, input_dir, args.year)
+        total, total_cpu, highest = total + seconds, total_cpu + cpu, max(highest, peak)
+        print(f"  {step:10s} {seconds:8.1f} s  CPU {cpu:7.1f} s  peak RSS {peak:6,d} MB  {detail}", flush=True)
+    print(f"  {'all steps':10s} {total:8.1f} s  CPU {total_cpu:7.1f} s  highest peak {highest:,d} MB")
 
 
 if __name__ == "__main__":
