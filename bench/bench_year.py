@@ -57,9 +57,12 @@ print(f"{seconds:.3f} {cpu:.3f} {usage.ru_maxrss / 1024:.0f} {detail}")
 
 
 def run_step(step: str, workspace: Path, input_dir: Path, year: int) -> tuple[float, float, int, str]:
-    out = subprocess.run([sys.executable, "-c", STEP, step, str(workspace), str(input_dir), str(year)],
-                         check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    seconds, cpu, peak, *detail = out.split(" ", 3)
+    done = subprocess.run([sys.executable, "-c", STEP, step, str(workspace), str(input_dir), str(year)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:  # the step's own error, not only its exit status
+        raise SystemExit(f"step {step} failed (exit {done.returncode}):\n" + "\n".join(
+            done.stderr.strip().splitlines()[-12:]))
+    seconds, cpu, peak, *detail = done.stdout.strip().splitlines()[-1].split(" ", 3)
     return float(seconds), float(cpu), int(peak), detail[0] if detail else ""
 
 
