@@ -92,9 +92,9 @@ FROM mm LEFT JOIN spend s ON s.person_id = mm.person_id AND s.mi = mm.mi GROUP B
 def run(path: Path) -> None:
     import ibis
 
-    from allpayer.compute.enrollment import expand_primary_runs, member_month_runs, primary_payer_runs
+    from allpayer.compute.enrollment import member_month_runs, primary_payer_runs
     from allpayer.compute.final_action import superseded_versions
-    from allpayer.compute.tcoc import run_tcoc
+    from allpayer.compute.tcoc import months_of_runs, run_tcoc
     from allpayer.config.cost import CostSettings
     from allpayer.warehouse import DuckDBWarehouse
 
@@ -126,10 +126,9 @@ def run(path: Path) -> None:
     coverage = stage("coverage months (att.)", member_month_runs(enrollment, person))
     runs = stage("primary payer (att.)", primary_payer_runs(
         enrollment, person, settings.primary_payer_hierarchy, "any_day", None, coverage))
-    ppm = expand_primary_runs(runs)
     before = {name: timings.pop(name) for name in list(timings)}
     started = time.perf_counter()
-    mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))
+    mm = months_of_runs(runs)
     out = run_tcoc(medical, None, enrollment, person, mm, settings, as_of, with_risk=False, materialize=stage,
                    one_row_per_month=True, medical_superseded=superseded, month_runs=runs)
     for name in ("cost_spend_by_category", "cost_completion_factor", "tcoc_unenrolled", "tcoc", "tcoc_medicare"):

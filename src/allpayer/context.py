@@ -28,6 +28,7 @@ from allpayer.compute.enrollment import (
 from allpayer.compute.risk import SECONDARY_DIAGNOSES
 from allpayer.compute.scale import participation, scale
 from allpayer.compute.stage import lazy
+from allpayer.compute.tcoc import months_of_runs
 from allpayer.config import Pack, load_pack
 from allpayer.intake.load import LoadReport, Progress, ingest
 from allpayer.intake.superseded import final_claims, stored_superseded
@@ -213,13 +214,16 @@ class Context:
             runs = None
         else:
             runs = self.warehouse.materialize("primary_payer_run", self.enrollment_tables(pk)["primary_payer_run"])
-        ppm = expand_primary_runs(runs) if runs is not None else self.table("primary_payer_month")
-        if "resident" in ppm.columns:
-            ppm = ppm.filter(ppm.resident)
-            runs = runs.filter(runs.resident) if runs is not None else None
-        mm = ppm.select("person_id", "payer_type", "month_index", "year", weight=ppm.member_month.cast("float64"))
+        source = runs if runs is not None else self.table("primary_payer_month")
+        if "resident" in source.columns:
+            source = source.filter(source.resident)
+        if runs is not None:
+            runs = source
+            mm = months_of_runs(runs)
+        else:
+            mm = source.select("person_id", "payer_type", "month_index", "year",
+                               weight=source.member_month.cast("float64"))
         # From the runs where there are some: each person's HSA is the same in every month.
-        source = runs if runs is not None else ppm
         hsa = source.select("person_id", "hsa").distinct() if "hsa" in source.columns else None
         return mm, hsa, runs
 
