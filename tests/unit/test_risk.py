@@ -149,3 +149,21 @@ def test_claim_diagnoses_kept_to_mapped_codes():
         ("p1", 2019, "I5020"), ("p1", 2019, "e11.65")]
     codes = set(mapped_diagnoses().to_pyarrow()["diagnosis_code"].to_pylist())
     assert {"E1165", "I5020", "E119"} <= codes and "I10" not in codes
+
+
+def test_filled_values_lists_the_filled_positions_in_order():
+    """Rows filling only the first positions list those; a row filling a later one lists every filled position
+    in order; blanks and nulls are never listed; with ``first`` 0 a row filling nothing gets a null, not a list."""
+    from allpayer.compute.risk import filled_values
+
+    t = ibis.memtable(pa.table({
+        "row": [1, 2, 3, 4, 5],
+        "a": pa.array(["A1", "", None, "A4", None], pa.string()),
+        "b": pa.array(["B1", "B2", None, None, None], pa.string()),
+        "c": pa.array([None, None, "C3", "", None], pa.string()),
+        "d": pa.array([None, "D2", None, None, None], pa.string()),
+    }))
+    listed = t.select("row", head=filled_values(t, ["a", "b", "c", "d"], first=2),
+                      tail=filled_values(t, ["b", "c", "d"])).order_by("row").to_pyarrow().to_pylist()
+    assert [(r["head"], r["tail"]) for r in listed] == [
+        (["A1", "B1"], ["B1"]), (["B2", "D2"], ["B2", "D2"]), (["C3"], ["C3"]), (["A4"], []), ([], None)]

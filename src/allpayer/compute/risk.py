@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -22,6 +24,26 @@ DIAGNOSIS_POSITIONS = 25
 DIAGNOSIS_COLUMNS = tuple(f"diagnosis_code_{i}" for i in range(1, DIAGNOSIS_POSITIONS + 1))
 SECONDARY_DIAGNOSES = DIAGNOSIS_COLUMNS[1:]  # may be absent from the claims risk and quality read
 YEARS = range(1990, 2041)
+
+
+def filled_values(table: ir.Table, columns: Sequence[str], first: int = 0) -> ir.ArrayValue:
+    """The filled (not null, not empty) values of ``columns`` of each row, in order, as a list.
+
+    Most claim lines fill one or two of their 25 diagnosis positions, and a list of every position costs the
+    same filled or not. So the list of every column is built only for a row that fills one after the ``first``
+    columns; any other row lists those ``first`` columns, or with ``first`` 0 gets a null and no list at all.
+    Listing 7.3M lines' 25 positions took 2.6 s, 1.3 s so; writing 8M lines' lists of positions 2-25 took
+    1.4 s built on every line, 0.6 s so (1.8 s as 23 columns)."""
+    values = [table[c] for c in columns]
+
+    def listed(part: list[ir.StringValue]) -> ir.ArrayValue:
+        return ibis.array(part).filter(lambda code: code.notnull() & (code != ""))
+
+    every = listed(values)
+    if first >= len(values):
+        return every
+    head = listed(values[:first]) if first else ibis.null(every.type())
+    return ibis.ifelse(ibis.coalesce(*values[first:]).isnull(), head, every)
 
 
 def age_on(birth_date: ir.DateValue, year: ir.IntegerValue, month: int = 2, day: int = 1) -> ir.IntegerValue:
@@ -47,8 +69,7 @@ def claim_diagnoses(medical_claim: ir.Table, offset: int = 0, scored: ir.Table |
     narrow = fa.select("person_id", *cols, "year")
     # One scan; each line's filled positions become rows. Most of the 25 positions are empty: dropping them
     # before they are rows, not after, saves turning 183M position values into rows at 630k persons.
-    codes = ibis.array([narrow[c] for c in cols]).filter(lambda code: code.notnull() & (code != ""))
-    out = narrow.select("person_id", "year", diagnosis_code=codes.unnest())
+    out = narrow.select("person_id", "year", diagnosis_code=filled_values(narrow, cols, first=2).unnest())
     if mapped is not None:
         out = out.semi_join(mapped, normal_diagnosis(out.diagnosis_code) == mapped.diagnosis_code)
     return out.distinct()

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from allpayer.compute.final_action import final_action, final_action_among, superseded_versions
-from allpayer.compute.risk import DIAGNOSIS_COLUMNS, age_on
+from allpayer.compute.risk import DIAGNOSIS_COLUMNS, age_on, filled_values
 from allpayer.compute.stage import Stage, lazy
 
 STAY_VALUE_SET = "acute_inpatient"  # claims whose headers (admission, discharge) the measures read
@@ -110,6 +110,10 @@ def claim_headers(lines: ir.Table, keys: ir.Table, superseded: ir.Table) -> ir.T
     )
 
 
+def _icd(value: ir.StringValue) -> ir.StringValue:
+    return value.replace(".", "").upper()
+
+
 # Each coded column of a medical line: (column, code system, the code as value sets write it). Codes are matched
 # on their values as stored (see code_matches), so the normal form is computed for distinct values only.
 CODE_FIELDS: dict[str, tuple[str, str, Callable[[ir.StringValue], ir.StringValue]]] = {
@@ -117,8 +121,10 @@ CODE_FIELDS: dict[str, tuple[str, str, Callable[[ir.StringValue], ir.StringValue
     "revenue": ("revenue_center_code", "revenue", lambda v: v.lpad(4, "0")),
     "pos": ("place_of_service_code", "pos", lambda v: v),
     "bill_type": ("bill_type_code", "bill_type", _bill_type),
-    **{column: (column, "icd10cm", lambda v: v.replace(".", "").upper()) for column in DIAGNOSIS_COLUMNS},
+    "principal_diagnosis": (DIAGNOSIS_COLUMNS[0], "icd10cm", _icd),
 }
+# A measured line's other diagnosis positions, as one list of the filled ones (:func:`measured_lines`)
+SECONDARY = ("secondary_diagnoses", "icd10cm", _icd)
 NDC = ("ndc_code", "ndc", lambda v: v)
 
 
@@ -136,11 +142,20 @@ def claim_codes(lines: ir.Table, fills: ir.Table | None) -> ir.Table:
     faster than an unpivot, which builds a list of every position of every line (4 s against 21 s for 20M lines
     at 630k persons). The branches must share nothing but a stored table: DuckDB materialises a common table
     expression used more than once, and one holding every claim column spilled 20 GB."""
-    branches = [lines.filter(_filled(lines[column])).select(
-        data_source=lines.data_source, claim_id=lines.claim_id, person_id=lines.person_id,
-        service_date=lines.claim_start_date, system=ibis.literal(system), stored=lines[column],
-        principal=ibis.literal(field == "diagnosis_code_1"))
-        for field, (column, system, _) in CODE_FIELDS.items() if column in lines.columns]
+    def positions(kept: ir.Table, system: str, stored: ir.StringValue, principal: bool) -> ir.Table:
+        return kept.select(data_source=kept.data_source, claim_id=kept.claim_id, person_id=kept.person_id,
+                           service_date=kept.claim_start_date, system=ibis.literal(system), stored=stored,
+                           principal=ibis.literal(principal))
+
+    branches = []
+    for field, (column, system, _) in CODE_FIELDS.items():
+        if column in lines.columns:
+            kept = lines.filter(_filled(lines[column]))
+            branches.append(positions(kept, system, kept[column], field == "principal_diagnosis"))
+    column, system, _ = SECONDARY
+    if column in lines.columns:
+        kept = lines.filter(lines[column].notnull())
+        branches.append(positions(kept, system, kept[column].unnest(), False))
     if fills is not None:
         rx = fills.filter(_filled(fills.ndc_code))
         branches.append(rx.select(data_source=ibis.literal("rx:").concat(rx.data_source), claim_id=rx.claim_id,
@@ -153,12 +168,16 @@ def distinct_codes(lines: ir.Table, fills: ir.Table | None) -> ir.Table:
     """(system, stored, code): every distinct stored value of the coded columns of ``lines`` and of ``fills``'
     NDCs, with its normal form (``code``: as value sets write it). Each column is made distinct on its own before
     its values are normalised: a few hundred values, not one per line."""
-    coded = [(lines, column, system, normal) for column, system, normal in CODE_FIELDS.values()
+    coded = [(lines, lines[column], system, normal) for column, system, normal in CODE_FIELDS.values()
              if column in lines.columns]
-    coded += [] if fills is None else [(fills, *NDC)]
+    column, system, normal = SECONDARY
+    if column in lines.columns:
+        coded.append((lines, lines[column].unnest(), system, normal))
+    if fills is not None:
+        coded.append((fills, fills[NDC[0]], *NDC[1:]))
     parts = []
-    for table, column, system, normal in coded:
-        values = table.select(stored=table[column]).distinct()
+    for table, stored, system, normal in coded:
+        values = table.select(stored=stored).distinct()
         values = values.filter(_filled(values.stored))
         parts.append(values.select(system=ibis.literal(system), stored=values.stored, code=normal(values.stored)))
     return ibis.union(*parts, distinct=True)
@@ -196,9 +215,12 @@ CODED_COLUMNS = ("data_source", "claim_id", "person_id", "claim_start_date",
 
 def measured_lines(lines: ir.Table, superseded: ir.Table, persons: ir.Table | None = None) -> ir.Table:
     """The final-action lines of ``persons`` (``person_id``; everyone when None), only the columns
-    :func:`claim_codes` reads."""
+    :func:`claim_codes` reads: the diagnoses after the first as one list of the filled positions
+    (``secondary_diagnoses``, null when none), not 24 columns mostly empty."""
     kept = final_action(lines if persons is None else lines.semi_join(persons, "person_id"), superseded)
-    return kept.select(*[c for c in CODED_COLUMNS if c in kept.columns])
+    secondary = [c for c in DIAGNOSIS_COLUMNS[1:] if c in kept.columns]
+    listed = {SECONDARY[0]: filled_values(kept, secondary)} if secondary else {}
+    return kept.select(*[c for c in CODED_COLUMNS if c in kept.columns], **listed)
 
 
 def matched_fills(pharmacy_claim: ir.Table, matches: ir.Table, superseded: ir.Table | None,
