@@ -66,6 +66,29 @@ def test_prior_year_incurred_to_settlement():
     assert vp[4]["member_months_to_date"] == D(18)
 
 
+
+def test_claims_of_the_attributed_with_the_region_apart():
+    """As a run passes them: person-month claims of the attributed persons only (A and B), and everyone's spend
+    rows for the region (C's 900 split in two rows). The same base, region and expected cost as above."""
+    from dataclasses import replace
+
+    from allpayer.compute.expected_cost import regional_claims
+
+    inputs = _inputs()
+    claims = inputs.claims.filter(inputs.claims.person_id.isin(["A", "B"]))
+    rows = [("A", mi(2018, 1), "1200.00"), ("B", mi(2018, 8), "600.00"), ("C", mi(2018, 3), "400.00"),
+            ("C", mi(2018, 3), "500.00"), ("C", mi(2018, 4), "77.00")]
+    spend = ibis.memtable(pa.table({
+        "person_id": [r[0] for r in rows], "month_index": pa.array([r[1] for r in rows], pa.int64()),
+        "payer_type": ["medicare"] * len(rows), "financial_target": [True] * 4 + [False],
+        "paid_completed": pa.array([D(r[2]) for r in rows], MONEY)}))
+    out = program_results(load_pack("vermont"), 2019, replace(inputs, claims=claims,
+                                                              regional_claims=regional_claims(spend)),
+                          programs=["medicare_vmng"])
+    e = out["expected_cost"].to_pylist()[0]
+    assert (e["base_member_months"], e["base_pmpm"], e["regional_pmpm"]) == (D(18), D("100.00"), D("90.00"))
+    assert (e["expected_pmpm"], e["expected_cost"]) == (D("106.07"), D("1909.26"))
+
 def test_historical_benchmark_weights_and_regional_blend():
     program = load_pack("mssp").program("mssp_retrospective")
     py = ProgramYear(program, 2019, program.financial.for_year(2019))

@@ -80,6 +80,15 @@ def claims_by_person_month(spend: ir.Table) -> ir.Table:
                     service_category_1=ibis.literal(levels, type="array<string>")[level_at], paid=g.paid)
 
 
+def regional_claims(spend: ir.Table) -> ir.Table:
+    """(person_id, month_index, year, payer_type, paid): completed paid spend of financial target services, one row
+    per spend row (:func:`regional_experience` sums them, so they need no grouping by person-month);
+    ``spend`` from :func:`allpayer.compute.tcoc.completed_spend`."""
+    s = spend.filter(spend.financial_target)
+    return s.select("person_id", "month_index", year=year_of(s.month_index), payer_type=s.payer_type,
+                    paid=s.paid_completed)
+
+
 def base_experience(programs: ir.Table, attribution_month: ir.Table, member_months: ir.Table,
                     claims: ir.Table, risk: ir.Table | None) -> ir.Table:
     """Per program, target year, base-or-performance year and category: member months, paid and mean risk of

@@ -39,12 +39,15 @@ DISTRIBUTION_SCHEMA = pa.schema([("program_id", pa.string()), ("year", pa.int64(
 class ProgramInputs:
     attribution_month: ir.Table   # program_id, year, person_id, month_index, month, practice_id, tin
     member_months: ir.Table       # person_id, payer_type, month_index, year, weight
-    claims: ir.Table              # expected_cost.claims_by_person_month
+    claims: ir.Table              # expected_cost.claims_by_person_month (of the attributed persons at least)
     provider_spend: ir.Table      # person_id, month_index, billing_tin, paid_amount (for the network split)
     risk: ir.Table | None = None  # person_id, year, risk_score
     quality: pa.Table | None = None  # program_id, year, score, gate_met
     as_of: dt.date | None = None
     runout_months: int = 24
+    # person_id, month_index, year, payer_type, paid of everyone, for the region (expected_cost.regional_claims);
+    # ``claims`` when None
+    regional_claims: ir.Table | None = None
 
 
 def program_years(pack: Pack, year: int, programs: list[str] | None = None) -> list[ProgramYear]:
@@ -105,7 +108,8 @@ def program_results(pack: Pack, year: int, inputs: ProgramInputs, programs: list
     base = base_experience(table, inputs.attribution_month, inputs.member_months, inputs.claims,
                            inputs.risk).to_pyarrow().to_pylist()
     perf = performance_experience(table, inputs.attribution_month, inputs.claims, inputs.risk).to_pyarrow().to_pylist()
-    regional = regional_experience(inputs.member_months, inputs.claims, base_years(runs)).to_pyarrow().to_pylist()
+    everyone = inputs.claims if inputs.regional_claims is None else inputs.regional_claims
+    regional = regional_experience(inputs.member_months, everyone, base_years(runs)).to_pyarrow().to_pylist()
     base_by, perf_by = _grouped(base, "program_id"), _grouped(perf, "program_id")
     quality = quality_results(inputs.quality, runs)
     status = quarter_status(year, inputs.as_of, inputs.runout_months)
