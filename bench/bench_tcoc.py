@@ -94,7 +94,7 @@ def run(path: Path) -> None:
 
     from allpayer.compute.enrollment import member_month_runs, primary_payer_runs
     from allpayer.compute.final_action import superseded_versions
-    from allpayer.compute.tcoc import months_of_runs, run_tcoc
+    from allpayer.compute.tcoc import run_tcoc
     from allpayer.config.cost import CostSettings
     from allpayer.warehouse import DuckDBWarehouse
 
@@ -128,8 +128,7 @@ def run(path: Path) -> None:
         enrollment, person, settings.primary_payer_hierarchy, "any_day", None, coverage))
     before = {name: timings.pop(name) for name in list(timings)}
     started = time.perf_counter()
-    mm = months_of_runs(runs)
-    out = run_tcoc(medical, None, enrollment, person, mm, settings, as_of, with_risk=False, materialize=stage,
+    out = run_tcoc(medical, None, enrollment, person, None, settings, as_of, with_risk=False, materialize=stage,
                    one_row_per_month=True, medical_superseded=superseded, month_runs=runs)
     for name in ("cost_spend_by_category", "cost_completion_factor", "tcoc_unenrolled", "tcoc", "tcoc_medicare"):
         stage(name, out[name])

@@ -246,7 +246,8 @@ class Context:
         as_of = as_of or cost_basis.latest_paid_date(self.warehouse)
         mm, hsa, runs = self.cost_member_months(pk)
         att = attribution_by_year(self.table("attribution")) if has("attribution") else None
-        out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"), mm, settings, as_of,
+        out = run_tcoc(medical, pharmacy, self.table("enrollment"), self.table("person"),
+                       mm if runs is None else None, settings, as_of,
                        att, hsa, with_risk, self.warehouse.materialize, one_row_per_month=True,
                        medical_superseded=stored_superseded(self.warehouse, "medical_claim"),
                        pharmacy_superseded=stored_superseded(self.warehouse, "pharmacy_claim"), month_runs=runs)

@@ -213,3 +213,20 @@ def test_coverage_ranges_of_month_runs(run):
     key = lambda r: (r["person_id"], r["year"], r["payer_type"])  # noqa: E731
     rounded = lambda rows: sorted(({**r, "member_months": round(r["member_months"], 9)} for r in rows), key=key)  # noqa: E731
     assert rounded(from_months) == rounded(got.values())
+
+
+def test_run_tcoc_takes_member_months_or_their_runs_not_both():
+    """The months and the runs they expand from are two forms of one input: passing both (one would go unread)
+    or neither is refused before anything is computed."""
+    import datetime as dt
+
+    from allpayer.compute.tcoc import run_tcoc
+
+    claims = medical([med("A", "p1", "2019-01-05", "10")])
+    spans = enrollment([span("p1", "2019-01-01", "2019-12-31")])
+    person = ibis.memtable({"person_id": ["p1"]})
+    months = ibis.memtable({"person_id": ["p1"], "payer_type": ["medicare"], "month_index": [2019 * 12],
+                            "year": [2019], "weight": [1.0]})
+    for mm, runs in ((months, months), (None, None)):
+        with pytest.raises(ValueError, match="one of the two"):
+            run_tcoc(claims, None, spans, person, mm, CostSettings(), dt.date(2019, 12, 31), month_runs=runs)

@@ -362,7 +362,7 @@ def attribution_by_year(attribution: ir.Table) -> ir.Table:
 
 
 def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollment: ir.Table, person: ir.Table,
-             member_months: ir.Table, settings: CostSettings, as_of: dt.date,
+             member_months: ir.Table | None, settings: CostSettings, as_of: dt.date,
              attribution: ir.Table | None = None, person_hsa: ir.Table | None = None,
              with_risk: bool = True, materialize: Stage | None = None,
              one_row_per_month: bool = False, medical_superseded: ir.Table | None = None,
@@ -371,14 +371,16 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     """Spending, completion, risk, TCOC (all payers and Medicare own-payer) and unenrolled spend as of a
     paid-through date. ``member_months``: (person_id, payer_type, month_index, year, weight);
     ``one_row_per_month`` when they have one row per person and month (see :func:`person_months`).
-    ``month_runs``: the month runs those months expand from, if at hand (one row per person and month only): the
-    coverage ranges are computed from them, and only persons with a year the ranges cannot stand for have their
-    months expanded (:func:`coverage_ranges_of_runs`). Expanded inside the joins that read them, DuckDB estimates
-    the months at a twentieth of their rows and may join in the wrong order.
+    ``month_runs`` instead of ``member_months`` (one of the two, with one row per person and month): the month runs
+    the months expand from. The coverage ranges are computed from them, and only persons with a year the ranges
+    cannot stand for have their months expanded (:func:`coverage_ranges_of_runs`). Expanded inside the joins that
+    read them, DuckDB estimates the months at a twentieth of their rows and may join in the wrong order.
     ``medical_claim`` and ``pharmacy_claim`` are final-action lines, or the lines as loaded with the versions final
     action drops (``*_superseded``, intake's lists; worked out from the lines when None).
 
     ``materialize(name, expr)`` may compute shared intermediates once (e.g. ``Warehouse.materialize``)."""
+    if (member_months is None) == (month_runs is None):
+        raise ValueError("give run_tcoc member months or the month runs they expand from, one of the two")
     keep = materialize or lazy
     from allpayer.compute.completion import as_of_index, chain_ladder, payer_exposure
     from allpayer.compute.final_action import final_action
@@ -407,7 +409,7 @@ def run_tcoc(medical_claim: ir.Table, pharmacy_claim: ir.Table | None, enrollmen
     person_hsa = keep("cost_person_hsa", person_hsa) if person_hsa is not None else None
     risk = None
     # Read by both person-year tables, the unenrolled spend and risk scoring.
-    if month_runs is None:
+    if member_months is not None:
         ranges = keep("cost_coverage_ranges", coverage_ranges(member_months))
     elif not one_row_per_month:
         raise ValueError("month runs stand for member months of one row per person and month")
