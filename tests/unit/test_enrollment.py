@@ -107,6 +107,26 @@ def test_spans_sharing_a_month_become_runs_of_one_month_each():
     assert runs[2]["first_weight"] == pytest.approx(22 / 31)
 
 
+
+def test_persons_of_one_span_and_of_several_together_as_alone():
+    """Persons with one span take a path of their own (no merging): together with persons of several spans (two
+    sharing March; two coverages; two adjacent spans that merge) each gets the runs it gets alone."""
+    spans = {"a": [span("a", "2020-01-15", "2020-04-10")],
+             "b": [span("b", "2020-01-01", "2020-03-10"), span("b", "2020-03-20", "2020-04-30")],
+             "c": [span("c", "2020-01-01", "2020-06-30"),
+                   span("c", "2020-07-01", "2020-12-31", "medicaid", payer="medicaid", plan="m")],
+             "d": [span("d", "2020-01-01", "2020-01-31"), span("d", "2020-02-01", "2020-05-05")]}
+
+    def key(r: dict) -> tuple:
+        return (r["person_id"], r["payer_type"], r["first_month"])
+
+    for convention in ("partial", "any_day"):
+        alone = sorted((r for p, own in spans.items() for r in _runs([person(p)], own, convention)), key=key)
+        together = _runs([person(p) for p in spans], [s for own in spans.values() for s in own], convention)
+        assert sorted(together, key=key) == alone
+        assert [(r["first_month"] % 12 + 1, r["last_month"] % 12 + 1) for r in together if r["person_id"] == "d"] \
+            == [(1, 5)]
+
 def test_a_one_month_span_has_the_same_first_and_last_month():
     runs = _runs([person("a")], [span("a", "2021-02-03", "2021-02-09")], "any_day")
     assert [(r["first_days"], r["last_days"], r["first_weight"], r["last_weight"]) for r in runs] == [(7, 7, 1.0, 1.0)]
