@@ -93,7 +93,7 @@ def run(path: Path) -> None:
     import ibis
 
     from allpayer.compute.enrollment import member_month_runs, primary_payer_runs
-    from allpayer.compute.final_action import superseded_versions
+    from allpayer.compute.final_action import superseded_lines
     from allpayer.compute.tcoc import run_tcoc
     from allpayer.config.cost import CostSettings
     from allpayer.warehouse import DuckDBWarehouse
@@ -104,7 +104,9 @@ def run(path: Path) -> None:
     con = wh.con
     settings = CostSettings()
     as_of = dt.date(FIRST + YEARS, 3, 31)
-    medical, enrollment, person = con.table("medical_claim"), con.table("enrollment"), con.table("person")
+    # Each line's lineage, as a workspace's claim table gives it (its file, and the row from the file's row number).
+    medical = con.sql("SELECT *, 'medical_claim' AS source_file, rowid + 1 AS source_row FROM medical_claim")
+    enrollment, person = con.table("enrollment"), con.table("person")
     print(f"data: {medical.count().execute():,} claim lines, {enrollment.count().execute():,} enrollment spans")
     timings: dict[str, float] = {}
 
@@ -115,9 +117,9 @@ def run(path: Path) -> None:
         timings[label] = time.perf_counter() - t0
         return out
 
-    # As intake does once per load: the claim versions final action drops, stored beside the claims. The engine
+    # As intake does once per load: the claim lines final action drops, stored beside the claims. The engine
     # then reads final-action claims as one anti-join (allpayer.intake.superseded.final_claims).
-    superseded = stage("superseded (intake)", superseded_versions(medical))
+    superseded = stage("superseded (intake)", superseded_lines(medical))
     # As attribution does before TCOC: coverage months, then primary-payer months (Context.cost_member_months reads
     # the published ones). The bench data has no groups or deaths.
     enrollment = enrollment.mutate(group_id=ibis.null("string"))

@@ -9,7 +9,7 @@ from decimal import Decimal
 import ibis
 import pytest
 
-from allpayer.compute.final_action import superseded_versions
+from allpayer.compute.final_action import superseded_lines, superseded_versions
 from allpayer.compute.spending import (
     claim_spend,
     completion_lines,
@@ -180,7 +180,7 @@ def test_paid_by_tin_of_the_year_and_persons_after_final_action(run):
     # Network split basis for 2019, persons A and C (B is not attributed), as of 30 June 2019:
     # A: c1 adjusted from 100 to 120 (TIN T1) -> 120; c2 reversed -> nothing; c3 served in 2018 -> not in 2019;
     #    c4 paid 1 July, after the paid-through date -> nothing. C: c5 in March (TIN T2) -> 30. B: c6 -> not read.
-    # With no list of superseded versions, final action is worked out from every line first.
+    # With no list of superseded lines or versions, final action is worked out from every line first.
     claims = [med("c1", "A", "2019-03-05", "100.00", billing_tin="T1", file_date="2019-04-01"),
               med("c1a", "A", "2019-03-05", "120.00", billing_tin="T1", status="adjustment", original="c1",
                   file_date="2019-05-01"),
@@ -193,8 +193,12 @@ def test_paid_by_tin_of_the_year_and_persons_after_final_action(run):
                                                                           billing_tin="T1")]
     persons = ibis.memtable({"person_id": ["A", "C"]})
     lines = medical(claims)
-    for superseded in (superseded_versions(lines), None):
-        rows = run(medical_paid_by_tin(lines, superseded, ibis.literal(dt.date(2019, 6, 30)), 2019, persons))
+    # Intake's list names lines by their lineage (here one file, a row per claim); an older list names versions.
+    lineaged = lines.mutate(source_file=ibis.literal("claims.csv"),
+                            source_row=ibis.row_number().over(order_by="claim_id") + 1)
+    for claims_read, superseded in ((lineaged, superseded_lines(lineaged)), (lines, superseded_versions(lines)),
+                                    (lines, None)):
+        rows = run(medical_paid_by_tin(claims_read, superseded, ibis.literal(dt.date(2019, 6, 30)), 2019, persons))
         got = sorted((r["person_id"], r["billing_tin"], r["month_index"], r["paid_amount"]) for r in rows)
         assert got == [("A", "T1", 2019 * 12 + 2, Decimal("120.00")), ("C", "T2", 2019 * 12 + 2, Decimal("30.00"))]
 

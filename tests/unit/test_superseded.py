@@ -1,12 +1,13 @@
-"""Intake stores the claim versions final action drops; final-action claims read from that list equal the rule
-worked out in full, and an independent pandas reading of the rule (docs/intake.md, "Final-action claims")."""
+"""Intake stores the claim lines final action drops; final-action claims read from that list equal the rule
+worked out in full, a list of the versions it drops (as older workspaces stored), and an independent pandas reading
+of the rule (docs/intake.md, "Final-action claims")."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from allpayer.compute.final_action import final_action
+from allpayer.compute.final_action import LINE_KEY, final_action, superseded_versions
 from allpayer.intake.superseded import final_claims, superseded_name
 from tests.conftest import synthetic_workspace
 
@@ -48,8 +49,12 @@ def test_stored_list_gives_the_rules_final_claims(workspace, claim_table):
     stored = warehouse.table(superseded_name(claim_table))
     from_list = _keys(final_claims(warehouse, claim_table))
     assert stored.count().execute() > 0  # the synthetic claims carry adjustments, reversals and denials
+    assert tuple(stored.columns) == LINE_KEY
+    # Each listed line is one line of the table: its lineage is unique.
+    assert raw.semi_join(stored, list(LINE_KEY)).count().execute() == stored.count().execute()
     assert len(from_list) < raw.count().execute()
     assert from_list == _keys(final_action(raw))
+    assert from_list == _keys(final_action(raw, superseded_versions(raw)))
     columns = ["data_source", "claim_id", "claim_line_number", "claim_status", "original_claim_id", "file_date",
                "paid_date"]
     assert from_list == _rule_in_pandas(raw.select(*columns).to_pandas())

@@ -18,6 +18,10 @@ import ibis.expr.types as ir
 
 STATUS_RANK = {"original": 0, "adjustment": 1, "denial": 2, "reversal": 3}
 CANCELLING = ("reversal", "denial")
+# A line's lineage: its file and 1-based row. Unique within a published claim table (a load's files have distinct
+# names), so a list of superseded lines is matched on one short text of few values and an integer.
+LINE_KEY = ("source_file", "source_row")
+VERSION_KEY = ("data_source", "claim_id", "family_id")
 
 
 def claim_versions(claims: ir.Table) -> ir.Table:
@@ -47,23 +51,45 @@ def revised_families(claims: ir.Table) -> ir.Table:
         .distinct()
 
 
+def _revised_lines(claims: ir.Table) -> ir.Table:
+    """The lines of the :func:`revised_families`: the only ones whose versions are ranked."""
+    revised = revised_families(claims)
+    return claims.semi_join(revised, [claims.data_source == revised.data_source,
+                                      ibis.coalesce(claims.original_claim_id, claims.claim_id) == revised.family_id])
+
+
+def _dropped(versions: ir.Table) -> ir.Table:
+    final = (versions.version_rank == 0) & ~versions.claim_status.fill_null("original").isin(CANCELLING)
+    return versions.filter(~final).select(*VERSION_KEY)
+
+
 def superseded_versions(claims: ir.Table) -> ir.Table:
     """(``data_source``, ``claim_id``, ``family_id``) of every version final action drops: each version of a
     revised family but its final one, and the final one too when it cancels the family. Only revised families
-    are ranked; an original claim that nothing revises is its own final version. Intake stores this list beside
-    each claim table (:mod:`allpayer.intake.superseded`)."""
-    revised = revised_families(claims)
-    touched = claims.semi_join(revised, [claims.data_source == revised.data_source,
-                                         ibis.coalesce(claims.original_claim_id, claims.claim_id)
-                                         == revised.family_id])
-    versions = claim_versions(touched)
-    final = (versions.version_rank == 0) & ~versions.claim_status.fill_null("original").isin(CANCELLING)
-    return versions.filter(~final).select("data_source", "claim_id", "family_id")
+    are ranked; an original claim that nothing revises is its own final version."""
+    return _dropped(claim_versions(_revised_lines(claims)))
+
+
+def superseded_lines(claims: ir.Table) -> ir.Table:
+    """(``source_file``, ``source_row``) of every line of the :func:`superseded_versions`: the list intake stores
+    beside each claim table (:mod:`allpayer.intake.superseded`). Matched on these two columns, final action needs
+    neither claim ids nor families: 2.3 s against 3.0 s to group the 20.5M medical lines of 630k persons."""
+    narrow = claims.select("data_source", "claim_id", "original_claim_id", "claim_status", "file_date", "paid_date",
+                           *LINE_KEY)
+    touched = _revised_lines(narrow)
+    touched = touched.mutate(_line_family=ibis.coalesce(touched.original_claim_id, touched.claim_id))
+    # Renamed: derived from the same lines, the keys of both sides would bind to one table and the join would be
+    # a nested loop.
+    dropped = _dropped(claim_versions(touched)).rename(_source="data_source", _claim="claim_id", _family="family_id")
+    lines = touched.semi_join(dropped, [touched.data_source == dropped._source, touched.claim_id == dropped._claim,
+                                        touched._line_family == dropped._family])
+    return lines.select(*LINE_KEY)
 
 
 def final_action(claims: ir.Table, superseded: ir.Table | None = None) -> ir.Table:
     """The final version's lines of every family that was not cancelled, with their ``family_id``: the lines
-    less the :func:`superseded_versions` (intake's stored list when given, else worked out here), one anti-join.
+    less the ``superseded`` list, one anti-join. The list is intake's (:func:`superseded_lines`) or any list of
+    :func:`superseded_versions`; without one, the versions are worked out here.
 
     Lines that already carry ``family_id`` are final-action lines (:func:`allpayer.intake.superseded.final_claims`)
     and are returned as they are."""
@@ -85,7 +111,9 @@ def final_action_among(claims: ir.Table, kept: ir.Table, superseded: ir.Table | 
 
 
 def without_superseded(rows: ir.Table, superseded: ir.Table) -> ir.Table:
-    """``rows`` (with ``data_source``, ``claim_id``, ``family_id``) less those of the ``superseded`` versions."""
-    kept = rows.anti_join(superseded, [rows.data_source == superseded.data_source,
-                                       rows.claim_id == superseded.claim_id, rows.family_id == superseded.family_id])
+    """``rows`` less those of the ``superseded`` list: lines (:func:`superseded_lines`, matched on
+    :data:`LINE_KEY`) or versions (:func:`superseded_versions`, matched on ``data_source``, ``claim_id`` and
+    ``family_id``, which ``rows`` then carries)."""
+    key = LINE_KEY if set(LINE_KEY) <= set(superseded.columns) else VERSION_KEY
+    kept = rows.anti_join(superseded, [rows[k] == superseded[k] for k in key])
     return kept.select(*rows.columns)  # a table, not a join, so callers may derive columns from it
