@@ -4,6 +4,7 @@ Runs on DuckDB and PySpark."""
 from __future__ import annotations
 
 import ibis
+import pyarrow as pa
 import pytest
 
 from allpayer.compute.quality.results import aggregate, registry_table
@@ -84,3 +85,21 @@ def test_codes_match_in_their_normal_form_whatever_the_stored_form(run):
     assert [r["claim_id"] for r in run(facts.tagged("ed_visit"))] == ["a1"]
     diabetes = run(facts.tagged("diabetes_dx"))
     assert sorted((r["claim_id"], r["principal"]) for r in diabetes) == [("a2", True), ("a3", False), ("a3", True)]
+
+
+def test_member_years_sum_exactly_whatever_the_order(run):
+    # 120,000 persons attributed 7 months each: 840,000 months = 70,000 member-years exactly. Each unit's
+    # denominator is 7/12, which no float holds: summed as floats the total misses 70,000 by more than the
+    # rounding to 9 places hides, and by an amount that depends on the order the rows are added in.
+    n = 120_000
+    frames = ibis.memtable(pa.table({
+        "measure_id": ["ed_visits_per_1000"] * n, "program_id": ["P"] * n, "year": pa.array([2019] * n, pa.int64()),
+        "practice_id": [f"X{i % 7}" for i in range(n)], "person_id": [f"p{i}" for i in range(n)],
+        "unit_date": pa.nulls(n, pa.date32()), "denominator": [7 / 12] * n, "numerator": [0.0] * n,
+        "excluded": [False] * n}))
+    rows = run(aggregate(frames, registry_table(REGISTRY)))
+    program = [r for r in rows if r["level"] == "program"]
+    assert [(r["denominator"], r["persons"]) for r in program] == [(70_000.0, n)]
+    # Practice X0 has the persons numbered 0, 7, 14, ...: 17,143 persons x 7/12 = 10,000.083333333... member-years.
+    x0 = [r for r in rows if r["practice_id"] == "X0"]
+    assert [(r["denominator"], r["persons"]) for r in x0] == [(round(17_143 * 7 / 12, 9), 17_143)]
