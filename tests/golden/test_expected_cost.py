@@ -151,3 +151,25 @@ def test_regional_experience_reads_only_the_base_years(backend, make_context):
     out = runner(backend, make_context)(regional_experience(mm, cl, [2018]))
     got = sorted((r["payer_type"], r["year"], r["member_months"], r["paid"] or D(0)) for r in out)
     assert got == [("medicaid", 2018, 1.0, D(0)), ("medicare", 2018, 3.0, D("140.00"))]
+
+
+def test_partial_member_months_sum_to_the_same_total_in_any_order(backend, make_context):
+    """Member months of partial months are fractions no float holds: 90,000 thirds of a month are 30,000 member
+    months. Summed as floats in some row order they miss it; as decimals (allpayer.compute.exact) the total is
+    the same in any order and rounds to 30,000 exactly."""
+    from allpayer.compute.expected_cost import regional_experience, rounded_member_months
+    from tests.cost_builders import runner
+
+    n = 90_000
+    mm = ibis.memtable(pa.table({"person_id": [f"p{i}" for i in range(n)], "payer_type": ["medicaid"] * n,
+                                 "month_index": [mi(2018, 1 + i % 12) for i in range(n)], "year": [2018] * n,
+                                 "weight": [1 / 3] * n}))
+    cl = ibis.memtable(pa.table({"person_id": ["p0"], "month_index": [mi(2018, 1)], "year": [2018],
+                                 "payer_type": ["medicaid"], "service_category_1": ["professional"],
+                                 "paid": pa.array([D("10.00")], MONEY)}))
+    run = runner(backend, make_context)
+    totals = [run(regional_experience(mm.order_by(order), cl, [2018]))[0]["member_months"]
+              for order in ("person_id", ibis.desc("person_id"), "month_index")]
+    assert len(set(totals)) == 1
+    assert rounded_member_months(totals[0]) == D("30000")
+    assert sum([1 / 3] * n) != 30_000  # the float sum, added in row order

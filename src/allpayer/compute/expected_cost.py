@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from allpayer.compute.calendar import year_of
+from allpayer.compute.exact import exact_sum
 from allpayer.compute.native import quotient
 from allpayer.compute.spending import level_1_categories, level_1_number
 from allpayer.config.models import PAYER_TYPES, Program
@@ -120,9 +121,10 @@ def _with_claims_and_risk(months: ir.Table, claims: ir.Table, risk: ir.Table | N
         m = m.left_join(r, [m.person_id == r._rp, m.year == r._ry]).drop("_rp", "_ry")
     else:
         m = m.mutate(_risk=ibis.null("float64"))
+    # Summed as decimals: the same in any row order (allpayer.compute.exact), so a re-run settles to the same cent.
     exposure = m.group_by(keys).aggregate(
-        member_months=m.weight.sum(), persons=m.person_id.nunique().cast("int64"),
-        risk_mm=(m._risk * m.weight).sum(), risk_weight=ibis.ifelse(m._risk.notnull(), m.weight, 0.0).sum())
+        member_months=exact_sum(m.weight), persons=m.person_id.nunique().cast("int64"),
+        risk_mm=exact_sum(m._risk * m.weight), risk_weight=exact_sum(ibis.ifelse(m._risk.notnull(), m.weight, 0.0)))
     c = claims.select(_cp="person_id", _cm="month_index", _ct="payer_type", category="service_category_1",
                       paid="paid")
     spend = m.join(c, [m.person_id == c._cp, m.month_index == c._cm, m.payer_type == c._ct])
@@ -136,7 +138,7 @@ def regional_experience(member_months: ir.Table, claims: ir.Table, years: list[i
     member month kept (at 630k persons, 13.8M member months of two years took 1.4 s; one year's, 0.7 s)."""
     member_months = member_months.filter(member_months.year.isin(years))
     claims = claims.filter(claims.year.isin(years))
-    mm = member_months.group_by(["payer_type", "year"]).aggregate(member_months=member_months.weight.sum())
+    mm = member_months.group_by(["payer_type", "year"]).aggregate(member_months=exact_sum(member_months.weight))
     # A semi-join, not a join to the distinct keys: the same claims, without grouping 14M member months first.
     keys = member_months.select(_p="person_id", _m="month_index", _t="payer_type")
     c = claims.semi_join(keys, [claims.person_id == keys._p, claims.month_index == keys._m,
@@ -161,12 +163,17 @@ class Aggregate:
         return self.paid / self.member_months if self.member_months else Decimal(0)
 
 
+def rounded_member_months(total: Decimal | None) -> Decimal:
+    """A sum of member months as a result keeps it: to 6 places (partial months are fractions of a month)."""
+    return round(total or Decimal(0), 6)
+
+
 def aggregate(rows: list[dict], covered: list[str]) -> Aggregate:
     """Sum pre-grouped rows (one per quarter × category) into one :class:`Aggregate`."""
     exposure = {(r["year"], r["quarter"]): r for r in rows}.values()
-    mm = sum((Decimal(str(round(r["member_months"], 6))) for r in exposure), Decimal(0))
-    risk_w = sum((r["risk_weight"] or 0.0 for r in exposure), 0.0)
-    risk = Decimal(str(round(sum((r["risk_mm"] or 0.0) for r in exposure) / risk_w, 6))) if risk_w else None
+    mm = sum((rounded_member_months(r["member_months"]) for r in exposure), Decimal(0))
+    risk_w = sum((r["risk_weight"] or Decimal(0) for r in exposure), Decimal(0))
+    risk = round(sum((r["risk_mm"] or Decimal(0) for r in exposure), Decimal(0)) / risk_w, 6) if risk_w else None
     paid = sum((r["paid"] or Decimal(0) for r in rows), Decimal(0))
     covered_paid = sum((r["paid"] or Decimal(0) for r in rows if r["category"] in covered), Decimal(0))
     return Aggregate(mm, paid, covered_paid, risk, max((r["persons"] for r in exposure), default=0))

@@ -24,6 +24,7 @@ from allpayer.compute.expected_cost import (
     performance_experience,
     program_table,
     regional_experience,
+    rounded_member_months,
     value_payment_rows,
 )
 from allpayer.compute.settlement import QualityResult, SettlementInput, settle
@@ -118,7 +119,7 @@ def program_results(pack: Pack, year: int, inputs: ProgramInputs, programs: list
         pid = py.program.program_id
         covered = py.terms.fixed_payment.covered_categories if py.terms.fixed_payment else []
         by_year = {y: aggregate(rows, covered) for y, rows in _grouped(base_by.get(pid, []), "year").items()}
-        region = {r["year"]: Aggregate(Decimal(str(r["member_months"] or 0)), r["paid"] or Decimal(0), Decimal(0),
+        region = {r["year"]: Aggregate(rounded_member_months(r["member_months"]), r["paid"] or Decimal(0), Decimal(0),
                                        None, 0)
                   for r in regional if r["payer_type"] == py.program.payer_scope}
         performance = aggregate(perf_by.get(pid, []), covered)

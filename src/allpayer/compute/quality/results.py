@@ -7,11 +7,11 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from allpayer.compute.exact import exact_sum
 from allpayer.config.quality import UNIT_SCALE, QualitySettings
 
 RESULT_KEYS = ["measure_id", "program_id", "year", "level", "practice_id"]
 SUM_DIGITS = 9
-EXACT_SUM = "decimal(38, 18)"  # totals below 10^20; 18 places keep the digits of each float
 
 
 def registry_table(settings: QualitySettings) -> ir.Table:
@@ -36,17 +36,14 @@ def aggregate(frames: ir.Table, registry: ir.Table) -> ir.Table:
 
     def by(level: str, practice: ir.StringValue) -> ir.Table:
         f = frames.mutate(level=ibis.literal(level), practice_id=practice)
-        # Summed as decimals: exact, so the same in any row order. A float sum of member-years (months / 12) moved
-        # with the order (a re-run at 630k persons differed in the 9th decimal) and missed whole totals (120,000
-        # units of 7/12 summed to 70,000.000000072).
+        # Member-years (months / 12) summed in any row order give the same total (allpayer.compute.exact).
         return f.group_by(RESULT_KEYS).aggregate(
-            denominator=f.denominator.cast(EXACT_SUM).sum(where=kept),
-            numerator=f.numerator.cast(EXACT_SUM).sum(where=kept),
+            denominator=exact_sum(f.denominator, kept), numerator=exact_sum(f.numerator, kept),
             exclusions=f.excluded.sum().cast("int64"),
             persons=f.person_id.nunique(where=kept & (f.denominator > 0)).cast("int64"))
 
     out = by("program", ibis.null().cast("string")).union(by("practice", frames.practice_id), distinct=False)
-    # Each unit's float (7/12 is not exact) brings an error of 1e-17 to the exact sum: rounded, none is left.
+    # Each unit's float (7/12 is not exact) brings an error of 1e-17 to the sum: rounded, none is left.
     out = out.mutate(denominator=out.denominator.cast("float64").fill_null(0.0).round(SUM_DIGITS),
                      numerator=out.numerator.cast("float64").fill_null(0.0).round(SUM_DIGITS))
     j = out.join(registry.select("measure_id", "scale"), "measure_id")
