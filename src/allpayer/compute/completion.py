@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from allpayer.compute.calendar import month_index
-from allpayer.compute.enrollment import coverage_spans, merge_spans, several_span_persons
+from allpayer.compute.enrollment import coverage_spans, lone_and_merged_spans
 from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import CompletionSettings
 
@@ -173,13 +173,13 @@ def payer_exposure(enrollment: ir.Table, last_month: int | None = None) -> ir.Ta
         return t.select("person_id", "payer", first=month_index(t.start_date), last=month_index(t.end_date))
 
     # A person's only span is already merged and meets no other: only persons with several go through the windows.
-    several = several_span_persons(spans)
-    merged = edges(merge_spans(spans.semi_join(several, "person_id"), keys))
+    lone, merged = lone_and_merged_spans(spans, keys)
+    merged = edges(merged)
     previous_last = merged.last.lag().over(ibis.window(group_by=[merged.person_id, merged.payer],
                                                        order_by=[merged.first, merged.last]))
     merged = merged.mutate(_meets=(merged.first == previous_last).fill_null(False))
     meets = merged.filter(merged._meets)
-    s = edges(spans.anti_join(several, "person_id")).union(merged.drop("_meets"), distinct=False)
+    s = edges(lone).union(merged.drop("_meets"), distinct=False)
     changes = ibis.union(
         s.select("payer", month_index=s.first, change=ibis.literal(1)),
         s.select("payer", month_index=s.last + 1, change=ibis.literal(-1)),

@@ -157,6 +157,13 @@ def several_span_persons(spans: ir.Table) -> ir.Table:
     return counted.filter(counted._spans > 1).select("person_id")
 
 
+def lone_and_merged_spans(spans: ir.Table, keys: Sequence[str]) -> tuple[ir.Table, ir.Table]:
+    """The spans of persons with one span, as they are (each is its own merged span and meets no other), and the
+    :func:`merge_spans` on ``keys`` of the spans of persons with several (:func:`several_span_persons`)."""
+    several = several_span_persons(spans)
+    return spans.anti_join(several, "person_id"), merge_spans(spans.semi_join(several, "person_id"), keys)
+
+
 def member_month_runs(enrollment: ir.Table, person: ir.Table | None = None, convention: str = "any_day",
                       keys: Sequence[str] = COVERAGE_KEYS) -> ir.Table:
     """:func:`member_months` as month runs (:func:`spans_to_runs`).
@@ -167,10 +174,9 @@ def member_month_runs(enrollment: ir.Table, person: ir.Table | None = None, conv
     spans = coverage_spans(enrollment, person, keys)
     if "person_id" not in keys:
         return spans_to_runs(merge_spans(spans, keys), keys, convention)
-    several = several_span_persons(spans)
-    lone = spans_to_runs(spans.anti_join(several, "person_id"), keys, convention, alone=True)
-    merged = spans_to_runs(merge_spans(spans.semi_join(several, "person_id"), keys), keys, convention)
-    return lone.union(merged, distinct=False)
+    lone, merged = lone_and_merged_spans(spans, keys)
+    return spans_to_runs(lone, keys, convention, alone=True).union(spans_to_runs(merged, keys, convention),
+                                                                    distinct=False)
 
 
 def member_months(enrollment: ir.Table, person: ir.Table | None = None, convention: str = "any_day",

@@ -24,10 +24,15 @@ LINE_KEY = ("source_file", "source_row")
 VERSION_KEY = ("data_source", "claim_id", "family_id")
 
 
+def claim_family(claims: ir.Table) -> ir.StringValue:
+    """A line's family: the original claim it names, else its own claim."""
+    return ibis.coalesce(claims.original_claim_id, claims.claim_id)
+
+
 def claim_versions(claims: ir.Table) -> ir.Table:
     """One row per claim version with its family, date, status and rank in the family (0 = final)."""
     dated = claims.mutate(
-        _family=ibis.coalesce(claims.original_claim_id, claims.claim_id),
+        _family=claim_family(claims),
         _version_date=ibis.coalesce(claims.file_date, claims.paid_date),
     )
     versions = dated.group_by(["data_source", "_family", "claim_id"]).aggregate(
@@ -47,7 +52,7 @@ def revised_families(claims: ir.Table) -> ir.Table:
     has a status other than ``original``. Usually a few percent of claims."""
     revised = claims.filter(claims.original_claim_id.notnull()
                             | (claims.claim_status.fill_null("original") != "original"))
-    return revised.select("data_source", family_id=ibis.coalesce(revised.original_claim_id, revised.claim_id)) \
+    return revised.select("data_source", family_id=claim_family(revised)) \
         .distinct()
 
 
@@ -55,7 +60,7 @@ def _revised_lines(claims: ir.Table) -> ir.Table:
     """The lines of the :func:`revised_families`: the only ones whose versions are ranked."""
     revised = revised_families(claims)
     return claims.semi_join(revised, [claims.data_source == revised.data_source,
-                                      ibis.coalesce(claims.original_claim_id, claims.claim_id) == revised.family_id])
+                                      claim_family(claims) == revised.family_id])
 
 
 def _dropped(versions: ir.Table) -> ir.Table:
@@ -77,7 +82,7 @@ def superseded_lines(claims: ir.Table) -> ir.Table:
     narrow = claims.select("data_source", "claim_id", "original_claim_id", "claim_status", "file_date", "paid_date",
                            *LINE_KEY)
     touched = _revised_lines(narrow)
-    touched = touched.mutate(_line_family=ibis.coalesce(touched.original_claim_id, touched.claim_id))
+    touched = touched.mutate(_line_family=claim_family(touched))
     # Renamed: derived from the same lines, the keys of both sides would bind to one table and the join would be
     # a nested loop.
     dropped = _dropped(claim_versions(touched)).rename(_source="data_source", _claim="claim_id", _family="family_id")
@@ -96,7 +101,7 @@ def final_action(claims: ir.Table, superseded: ir.Table | None = None) -> ir.Tab
     if "family_id" in claims.columns:
         return claims
     dropped = superseded if superseded is not None else superseded_versions(claims)
-    lines = claims.mutate(family_id=ibis.coalesce(claims.original_claim_id, claims.claim_id))
+    lines = claims.mutate(family_id=claim_family(claims))
     return without_superseded(lines, dropped)
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from allpayer.compute.final_action import final_action, final_action_among, superseded_versions
 from allpayer.compute.risk import DIAGNOSIS_COLUMNS, age_on, filled_values
+from allpayer.compute.risk_hcc import normal_diagnosis
 from allpayer.compute.stage import Stage, lazy
 
 STAY_VALUE_SET = "acute_inpatient"  # claims whose headers (admission, discharge) the measures read
@@ -110,10 +111,6 @@ def claim_headers(lines: ir.Table, keys: ir.Table, superseded: ir.Table) -> ir.T
     )
 
 
-def _icd(value: ir.StringValue) -> ir.StringValue:
-    return value.replace(".", "").upper()
-
-
 # Each coded column of a medical line: (column, code system, the code as value sets write it). Codes are matched
 # on their values as stored (see code_matches), so the normal form is computed for distinct values only.
 CODE_FIELDS: dict[str, tuple[str, str, Callable[[ir.StringValue], ir.StringValue]]] = {
@@ -121,10 +118,10 @@ CODE_FIELDS: dict[str, tuple[str, str, Callable[[ir.StringValue], ir.StringValue
     "revenue": ("revenue_center_code", "revenue", lambda v: v.lpad(4, "0")),
     "pos": ("place_of_service_code", "pos", lambda v: v),
     "bill_type": ("bill_type_code", "bill_type", _bill_type),
-    "principal_diagnosis": (DIAGNOSIS_COLUMNS[0], "icd10cm", _icd),
+    "principal_diagnosis": (DIAGNOSIS_COLUMNS[0], "icd10cm", normal_diagnosis),
 }
 # A measured line's other diagnosis positions, as one list of the filled ones (:func:`measured_lines`)
-SECONDARY = ("secondary_diagnoses", "icd10cm", _icd)
+SECONDARY = ("secondary_diagnoses", "icd10cm", normal_diagnosis)
 NDC = ("ndc_code", "ndc", lambda v: v)
 
 
