@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+
 STEPS = ("ingest", "attribute", "tcoc", "quality", "run")
 
 GENERATE = """
@@ -85,7 +87,7 @@ def main() -> None:
     workspace = root / "ws"
     shutil.rmtree(workspace, ignore_errors=True)
     print(f"input {input_dir}  workspace {workspace}  year {args.year}  "
-          f"DuckDB memory limit {os.environ.get('ALLPAYER_DUCKDB_MEMORY', 'default')}")
+          f"DuckDB {duckdb.__version__}, memory limit {os.environ.get('ALLPAYER_DUCKDB_MEMORY', 'default')}")
     total, total_cpu, highest = 0.0, 0.0, 0
     for step in STEPS:
         seconds, cpu, peak, detail = run_step(step, workspace, input_dir, args.year)
