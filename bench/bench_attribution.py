@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import ibis
 
 from allpayer.compute.attribution import AttributionInputs, attribute
@@ -195,7 +196,7 @@ def main() -> None:
             # As in a workspace after intake: tables written to the file, not held in the write-ahead log.
             con.raw_sql("CHECKPOINT")
         t = {n: con.table(n) for n in ("person", "enrollment", "provider", "medical_claim")}
-        print(f"  enrollment spans {t['enrollment'].count().execute():,}, "
+        print(f"  DuckDB {duckdb.__version__}; enrollment spans {t['enrollment'].count().execute():,}, "
               f"claim lines {t['medical_claim'].count().execute():,}")
         # Stored as month runs, as attribution publishes them (``member_month_run``, ``primary_payer_run``).
         mm = timed("member months (any day), materialised as month runs",

@@ -90,6 +90,7 @@ FROM mm LEFT JOIN spend s ON s.person_id = mm.person_id AND s.mi = mm.mi GROUP B
 
 
 def run(path: Path) -> None:
+    import duckdb
     import ibis
 
     from allpayer.compute.enrollment import member_month_runs, primary_payer_runs
@@ -107,7 +108,8 @@ def run(path: Path) -> None:
     # Each line's lineage, as a workspace's claim table gives it (its file, and the row from the file's row number).
     medical = con.sql("SELECT *, 'medical_claim' AS source_file, rowid + 1 AS source_row FROM medical_claim")
     enrollment, person = con.table("enrollment"), con.table("person")
-    print(f"data: {medical.count().execute():,} claim lines, {enrollment.count().execute():,} enrollment spans")
+    print(f"data: {medical.count().execute():,} claim lines, {enrollment.count().execute():,} enrollment spans; "
+          f"DuckDB {duckdb.__version__}")
     timings: dict[str, float] = {}
 
     def stage(label: str, expr: ibis.Table) -> ibis.Table:
