@@ -230,3 +230,40 @@ def test_run_tcoc_takes_member_months_or_their_runs_not_both():
     for mm, runs in ((months, months), (None, None)):
         with pytest.raises(ValueError, match="one of the two"):
             run_tcoc(claims, None, spans, person, mm, CostSettings(), dt.date(2019, 12, 31), month_runs=runs)
+
+
+def test_partial_member_months_and_risk_sum_exactly_whatever_the_order(run):
+    """90,000 Medicaid person-years of a third of a member month each, 1.00 of spend and a risk score of 1.1:
+    30,000 member months, 3.00 PMPM, mean risk 1.1. Added as floats in row order the thirds come to
+    29,999.99999996 and a re-run may add them in another order; the sums every summary adds up (stored through
+    ``stage`` as ``tcoc_partial_sums``) are decimals (allpayer.compute.exact): the same in any order, and the
+    true totals to 9 places."""
+    from allpayer.compute.tcoc import summarise_years
+
+    n = 90_000
+    money = pa.array([Decimal("1.00")] * n, pa.decimal128(18, 2))
+    py = ibis.memtable(pa.table({
+        "person_id": [f"p{i:05d}" for i in range(n)], "year": [2019] * n, "payer_type": ["medicaid"] * n,
+        "member_months": [1 / 3] * n, "allowed": money, "paid": money, "allowed_completed": money,
+        "paid_completed": money}))
+    risk = ibis.memtable(pa.table({"person_id": [f"p{i:05d}" for i in range(n)], "year": [2019] * n,
+                                   "risk_score": [1.1] * n}))
+    results = []
+    for order in ("person_id", ibis.desc("person_id")):
+        stored: dict[str, ibis.Table] = {}
+
+        def stage(name: str, expr: ibis.Table, stored=stored) -> ibis.Table:
+            stored[name] = expr
+            return expr
+
+        out = run(summarise_years(py.order_by(order), risk=risk, dimensions=["total"], stage=stage))
+        partial = {r["payer_type"]: r for r in run(stored["tcoc_partial_sums"])}["medicaid"]
+        summary = {r["payer_type"]: r for r in out}["medicaid"]
+        results.append((partial["member_months"], partial["_risk"], summary))
+    assert results[0] == results[1]
+    member_months, risk_months, summary = results[0]
+    assert round(member_months, 9) == Decimal("30000") and round(risk_months, 9) == Decimal("33000")
+    assert (summary["member_months"], summary["tcoc"], summary["tcoc_pmpm"], summary["mean_risk"]) == (
+        30000.0, Decimal("90000.00"), 3.0, 1.1)
+    assert summary["risk_adjusted_pmpm"] == pytest.approx(3.0 / 1.1, abs=1e-4)
+    assert sum([1 / 3] * n) != 30_000  # the float sum, added in row order

@@ -130,7 +130,7 @@ def _fallback(result: ir.Table, exposure: ir.Table, as_of: dt.date, settings: Co
                                                                   + ["incurred_month_right"])
     ref = r.filter((r.incurred_month >= ref_lo) & (r.incurred_month < first_recent))
     ref = ref.group_by(list(segments)).aggregate(
-        ref_pmpm=ref.ultimate.cast("float64").sum() / ref.member_months.sum(),
+        ref_pmpm=ref.ultimate.sum().cast("float64") / ref.member_months.sum(),
         ref_mid=ref.incurred_month.cast("float64").mean())
     r = r.left_join(ref, list(segments)).drop([f"{s}_right" for s in segments])
     growth = (1.0 + settings.fallback_annual_trend) ** ((r.incurred_month.cast("float64") - r.ref_mid) / 12.0)

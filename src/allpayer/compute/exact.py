@@ -18,3 +18,8 @@ EXACT = "decimal(38, 18)"  # totals below 10^20
 def exact_sum(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.DecimalValue:
     """The sum of ``value`` (over the rows ``where`` holds), added up as decimals of 18 places."""
     return value.cast(EXACT).sum(where=where)
+
+
+def exact_float_sum(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.FloatingValue:
+    """:func:`exact_sum` as a float: the same float in any row order, for a column that stays a float."""
+    return exact_sum(value, where).cast("float64")

@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from allpayer.compute.exact import exact_float_sum
 from allpayer.compute.final_action import final_action_among
 from allpayer.compute.risk_hcc import age_band, normal_diagnosis, raw_scores
 from allpayer.compute.stage import Stage, lazy
@@ -130,9 +131,10 @@ def demographic_factors(person_years: ir.Table, person: ir.Table, reference_year
     """(payer_type, sex, age_band, factor) from person-years (person_id, year, payer_type, member_months,
     and an amount column ``tcoc``) of the reference year."""
     ref = _with_cells(person_years.filter(person_years.year == reference_year), person)
+    # Summed exactly, so a factor does not move with the order the rows are added in.
     cell = ref.group_by(["payer_type", "sex", "age_band"]).aggregate(
-        amt=ref.tcoc.cast("float64").sum(), mm=ref.member_months.sum())
-    tot = ref.group_by("payer_type").aggregate(t_amt=ref.tcoc.cast("float64").sum(), t_mm=ref.member_months.sum())
+        amt=exact_float_sum(ref.tcoc), mm=exact_float_sum(ref.member_months))
+    tot = ref.group_by("payer_type").aggregate(t_amt=exact_float_sum(ref.tcoc), t_mm=exact_float_sum(ref.member_months))
     j = cell.join(tot, "payer_type")
     ok = (j.mm > 0) & (j.t_amt > 0)
     factor = ibis.ifelse(ok, (j.amt / j.mm) / (j.t_amt / j.t_mm), 1.0)

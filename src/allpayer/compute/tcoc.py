@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 
 from allpayer.compute.calendar import year_of
 from allpayer.compute.enrollment import RUN_WEIGHT_COLUMNS, expand_runs
+from allpayer.compute.exact import exact_float_sum, exact_sum
 from allpayer.compute.stage import Stage, lazy
 from allpayer.config.cost import CostSettings
 
@@ -81,7 +82,7 @@ def person_months(spend: ir.Table, member_months: ir.Table, completion: ir.Table
                               weight=member_months.weight.cast("float64"))
     # A grouping and a join rather than a window: both spill to disk, a window over every member month ran out of
     # memory at 630k persons.
-    totals = mm.group_by(_pid=mm.person_id, _mi=mm.month_index).aggregate(_total=mm.weight.sum())
+    totals = mm.group_by(_pid=mm.person_id, _mi=mm.month_index).aggregate(_total=exact_float_sum(mm.weight))
     mm = mm.join(totals, [mm.person_id == totals._pid, mm.month_index == totals._mi])
     mm = mm.select("person_id", "payer_type", "month_index", "year", "weight", share=mm.weight / mm._total)
     j = mm.left_join(sums, [mm[k] == sums[f"_{k}"] for k in keys])
@@ -124,7 +125,7 @@ def coverage_ranges(member_months: ir.Table) -> ir.Table:
     years the month-level join and groupings spilled: 36 s)."""
     mm = member_months
     g = mm.group_by(["person_id", year_of(mm.month_index).name("year"), "payer_type"]).aggregate(
-        member_months=mm.weight.cast("float64").sum(), first_month=mm.month_index.min(),
+        member_months=exact_float_sum(mm.weight), first_month=mm.month_index.min(),
         last_month=mm.month_index.max(), _months=mm.count())
     return _numbered_ranges(g)
 
@@ -144,7 +145,7 @@ def coverage_ranges_of_runs(runs: ir.Table) -> ir.Table:
     weight = ibis.ifelse(r.first_month == r.last_month, r.first_weight, months.cast("float64") - short)
     p = r.select("person_id", "year", "payer_type", _first=first, _last=last, _months=months, _weight=weight)
     g = p.group_by(["person_id", "year", "payer_type"]).aggregate(
-        member_months=p._weight.cast("float64").sum(), first_month=p._first.min(), last_month=p._last.max(),
+        member_months=exact_float_sum(p._weight), first_month=p._first.min(), last_month=p._last.max(),
         _months=p._months.sum())
     return _numbered_ranges(g)
 
@@ -227,7 +228,7 @@ def person_years(pm: ir.Table) -> ir.Table:
     """Member months and spend per person, year and payer type."""
     amounts = [c for c in ("allowed", "paid", "allowed_completed", "paid_completed") if c in pm.columns]
     return pm.group_by(["person_id", "year", "payer_type"]).aggregate(
-        member_months=pm.weight.sum(), **{c: pm[c].sum().cast(MONEY) for c in amounts})
+        member_months=exact_float_sum(pm.weight), **{c: pm[c].sum().cast(MONEY) for c in amounts})
 
 
 def truncate(py: ir.Table, percentile: float | None) -> ir.Table:
@@ -286,20 +287,21 @@ def _partial_sums(t: ir.Table, dimensions: Sequence[str], amount: str) -> ir.Tab
     per dimension read the person-years (with their all-payer copy) once each: at 630k persons x 6 years, five
     reads of 7.5M rows held in memory as a common table expression, which spilled (``tcoc`` 10.2 s)."""
     return t.group_by(["year", "payer_type", *dict.fromkeys(dimensions)]).aggregate(
-        _counted=t._counted.sum(), member_months=t.member_months.sum(),
+        _counted=t._counted.sum(), member_months=exact_sum(t.member_months),
         allowed=t.allowed.sum(), paid=t.paid.sum(), allowed_completed=t.allowed_completed.sum(),
         paid_completed=t.paid_completed.sum(), _headline=t[f"{amount}_truncated"].sum(),
-        _risk=(t.risk_score * t.member_months).sum(),
-        _risk_w=ibis.ifelse(t.risk_score.notnull(), t.member_months, 0.0).sum())
+        _risk=exact_sum(t.risk_score * t.member_months),
+        _risk_w=exact_sum(ibis.ifelse(t.risk_score.notnull(), t.member_months, 0.0)))
 
 
 def _summarise(t: ir.Table, dimension: str) -> ir.Table:
     """One dimension's summary from :func:`_partial_sums`."""
     g = t.group_by(["year", "payer_type", t[dimension].name("group")]).aggregate(
-        persons=t._counted.sum().cast("int64"), member_months=t.member_months.sum(),
+        persons=t._counted.sum().cast("int64"), member_months=t.member_months.sum().cast("float64"),
         allowed=t.allowed.sum().cast(MONEY), paid=t.paid.sum().cast(MONEY),
         allowed_completed=t.allowed_completed.sum().cast(MONEY), paid_completed=t.paid_completed.sum().cast(MONEY),
-        tcoc=t._headline.sum().cast(MONEY), _risk=t._risk.sum(), _risk_w=t._risk_w.sum())
+        tcoc=t._headline.sum().cast(MONEY), _risk=t._risk.sum().cast("float64"),
+        _risk_w=t._risk_w.sum().cast("float64"))
     pmpm = ibis.ifelse(g.member_months > 0, g.tcoc.cast("float64") / g.member_months, ibis.null("float64"))
     mean_risk = ibis.ifelse(g._risk_w > 0, g._risk / g._risk_w, ibis.null("float64"))
     return g.mutate(
