@@ -57,3 +57,37 @@ def test_parse(kind, raw, expected):
 def test_dotted_icd_codes_are_normalised():
     column = Column("dx", Kind.STRING, "test", code=Code.ICD10CM)
     assert _eval(parse(ibis.literal("e11.9"), column)) == "E119"
+
+
+def test_duckdb_forms_of_the_checks_agree_with_python():
+    """On a table DuckDB stores, the NPI check digit and the code formats take DuckDB's own forms (the digits
+    two at a time from constant lists; ``regexp_full_match``): each answer equals Python's, for valid NPIs, NPIs
+    one digit off, and random text of the characters the patterns test."""
+    import random
+    import re
+
+    import pyarrow as pa
+
+    from allpayer.intake.parse import CODE_PATTERNS
+
+    rng = random.Random(11)
+    firsts = [f"{rng.randrange(10**8, 10**9)}" for _ in range(1500)]
+    valid = [f + str(npi_check_digit(f)) for f in firsts]
+    off = [n[:9] + str((int(n[9]) + rng.randrange(1, 10)) % 10) for n in valid[:500]]
+    alphabet = "0123456789ABEFGZ.-$ "
+    noise = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 13))) for _ in range(3000)]
+    values = valid + off + noise + ["0000000000", "9999999999"]
+    con = ibis.duckdb.connect()
+    table = con.create_table("codes", pa.table({"value": values}))
+    passed = {}
+    for code, pattern in CODE_PATTERNS.items():
+        expr = table.select(ok=code_ok(table.value, code))
+        sql = str(ibis.to_sql(expr, dialect="duckdb")).lower()
+        assert ("regexp_full_match" in sql) and ("regexp_matches" not in sql)
+        got = con.to_pyarrow(expr)["ok"].to_pylist()
+        shaped = [re.fullmatch(pattern[1:-1], v) is not None for v in values]
+        expected = [s and (code is not Code.NPI or int(v[9]) == npi_check_digit(v[:9]))
+                    for s, v in zip(shaped, values, strict=True)]
+        assert got == expected, code
+        passed[code] = sum(got)
+    assert passed[Code.NPI] >= 1500  # every valid NPI passes (and a random one rarely)

@@ -10,6 +10,9 @@
   A common table expression whose columns hold ``divide`` is stored by DuckDB when two branches read it, where
   Ibis's form is read in place: keep ``quotient`` out of tables that several branches read (630k persons:
   ``cost_person_years`` 3.2 s with the spend's year as Ibis's quotient, 5.8 s with ``divide``).
+- Whole-value pattern matches: Ibis writes a search, ``regexp_matches`` with the pattern's anchors; DuckDB's
+  ``regexp_full_match`` of the pattern without them gives the same answer in a third of the time (25 diagnosis
+  columns of 20.5M claim lines: 0.9 s -> 0.3 s over reading them).
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ def _duckdb_hash(value) -> dt.uint64:  # type: ignore[empty-body]  # any type
 @ibis.udf.scalar.builtin(name="divide")
 def _duckdb_divide(dividend: dt.int64, divisor: dt.int64) -> dt.int64:  # type: ignore[empty-body]
     """DuckDB's integer division (truncates toward zero)."""
+
+
+@ibis.udf.scalar.builtin(name="regexp_full_match")
+def _duckdb_full_match(value: dt.string, pattern: dt.string) -> dt.boolean:  # type: ignore[empty-body]
+    """DuckDB's match of a whole value."""
 
 
 def _on_duckdb(value: ir.Value) -> bool:
@@ -56,3 +64,13 @@ def quotient(dividend: ir.IntegerValue, divisor: int) -> ir.IntegerValue:
     if not _on_duckdb(dividend):
         return dividend // divisor
     return _duckdb_divide(dividend.cast("int64"), ibis.literal(divisor, "int64"))
+
+
+def full_match(value: ir.StringValue, pattern: str) -> ir.BooleanValue:
+    """Whether the whole of ``value`` matches ``pattern``, written with its anchors (``^...$``, any alternation
+    inside a group); null for null."""
+    if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
+        raise ValueError(f"a whole-value pattern is anchored at both ends: {pattern!r}")
+    if not _on_duckdb(value):
+        return value.re_search(pattern)
+    return _duckdb_full_match(value, ibis.literal(f"(?:{pattern[1:-1]})"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from allpayer.compute.native import quotient
+from allpayer.compute.native import full_match, quotient
 from allpayer.intake.contract import Code, Column, Kind
 
 INTEGER_PATTERN = r"^[+-]?[0-9]{1,18}(\.0+)?$"
@@ -28,7 +28,8 @@ CODE_PATTERNS: dict[Code, str] = {
 
 
 def matches(value: ir.StringValue, pattern: str) -> ir.BooleanValue:
-    return value.re_search(pattern).fill_null(False)
+    """Whether the whole value matches an anchored ``pattern``; False for null."""
+    return full_match(value, pattern).fill_null(False)
 
 
 def is_text(value: ir.Value) -> bool:
@@ -99,18 +100,24 @@ def npi_number(npi: ir.StringValue) -> ir.IntegerValue:
     return ibis.ifelse(matches(npi, CODE_PATTERNS[Code.NPI]), npi.try_cast("int64"), ibis.null("int64"))
 
 
+# A digit doubled as Luhn doubles it (less 9 above 9), and the sum of a doubled digit and the plain digit after it,
+# by the two digits' value: the check takes the NPI's digits two at a time from constant lists.
+DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+PAIR_SUMS = tuple(DOUBLED[pair // 10] + pair % 10 for pair in range(100))
+
+
 def luhn_ok(number: ir.IntegerValue) -> ir.BooleanValue:
     """NPI check digit: Luhn over the 80840 prefix and the first nine digits (CMS NPI standard), taken
-    arithmetically from :func:`npi_number`, which both engines do fast. Pass a column, not an expression:
-    the digits refer to it ten times."""
-    total = ibis.literal(24)  # contribution of the constant prefix 80840
-    for position in range(9):  # leftmost digit is doubled, then every second one
-        digit = quotient(number, 10 ** (9 - position)) % 10
-        if position % 2 == 0:
-            doubled = digit * 2
-            total = total + doubled - ibis.ifelse(doubled > 9, 9, 0)
-        else:
-            total = total + digit
+    arithmetically from :func:`npi_number`, which both engines do fast. The nine digits are read as four pairs
+    (a doubled digit, then a plain one) and a last doubled digit, each looked up in a constant list: at 630k
+    persons the check of one NPI column of 20.5M claim lines took 1.3 s over parsing digit by digit, 0.6 s so.
+    Pass a column, not an expression: the digits refer to it five times."""
+    pairs = ibis.literal(list(PAIR_SUMS), type="array<int16>")
+    doubled = ibis.literal(list(DOUBLED), type="array<int16>")
+    total = ibis.literal(24, "int16")  # contribution of the constant prefix 80840
+    for power in (10**8, 10**6, 10**4, 10**2):  # list positions are 32-bit (Spark's element_at takes no other)
+        total = total + pairs[(quotient(number, power) % 100).cast("int32")]
+    total = total + doubled[(quotient(number, 10) % 10).cast("int32")]
     check = (10 - total % 10) % 10
     return (check == number % 10).fill_null(False)
 
