@@ -10,19 +10,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from allpayer import __version__
+from allpayer.cli_output import console, err, print_table
 from allpayer.context import Context
 from allpayer.intake.load import LoadReport
 from allpayer.intake.staging import FileError
 
 app = typer.Typer(help="allpayer: run an all-payer accountable care model from raw claims.", no_args_is_help=True,
                   add_completion=False)
-console = Console()
-err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (holds the warehouse).")]
 BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="duckdb (default), duckdb://PATH or pyspark[://MASTER].")]
@@ -79,7 +77,7 @@ def _print_synth(summary: object, out: Path) -> None:
         table.add_row(f"persons: {payer}", f"{count:,}")
     for rule, count in sorted(data.get("dirty_rows_by_rule", {}).items()):
         table.add_row(f"dirty rows: {rule}", f"{count:,}")
-    console.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -108,7 +106,7 @@ def _print_load(report: LoadReport) -> None:
     for f in report.files:
         table.add_row(f.source_file, f.input, f"{f.read:,}", f"{f.accepted:,}", f"{f.rejected:,}", f"{f.warned:,}")
     table.add_row("[bold]total", "", f"{report.read:,}", f"{report.accepted:,}", f"{report.rejected:,}", "")
-    console.print(table)
+    print_table(table)
     _print_counts("Rejected rows by rule", report.rejected_by_rule())
     _print_counts("Warnings by rule", report.warned_by_rule())
 
@@ -121,7 +119,7 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     table.add_column("rows", justify="right")
     for rule, n in counts.items():
         table.add_row(rule, f"{n:,}")
-    console.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -134,7 +132,7 @@ def status(workspace: WorkspaceOpt = Path("workspace"), backend: BackendOpt = "d
         table.add_column("rows", justify="right")
         for name, rows in sorted(state.tables.items()):
             table.add_row(name, f"{rows:,}")
-        console.print(table)
+        print_table(table)
         if state.last_load is not None:
             _print_load(state.last_load)
 
@@ -182,7 +180,7 @@ def _print_frame(title: str, rows: list[dict]) -> None:
             table.add_column(column, justify=justify)
     for row in rows:
         table.add_row(*[_cell(name, value) for name, value in row.items()])
-    console.print(table)
+    print_table(table)
 
 
 def _cell(name: str, value: object) -> str:
@@ -361,7 +359,7 @@ def _print_cost(title: str, rows: list[dict]) -> None:
         table.add_column(column, justify="left" if isinstance(rows[0][column], str) else "right")
     for row in rows:
         table.add_row(*[_cost_cell(v, k) for k, v in row.items()])
-    console.print(table)
+    print_table(table)
 
 
 @app.command()

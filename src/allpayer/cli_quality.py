@@ -9,15 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from allpayer.cli_output import console, err, print_table
 from allpayer.context import Context
-
-console = Console()
-if not console.is_terminal:  # piped or captured: wide enough for the measure table
-    console = Console(width=160)
-err = Console(stderr=True)
 
 MEASURE_COLUMNS = ["measure_id", "program_id", "year", "denominator", "numerator", "exclusions", "rate", "target",
                    "status", "trend"]
@@ -45,7 +40,7 @@ def _print(title: str, rows: list[dict], columns: list[str]) -> None:
                                                     "method") else "right")
     for row in rows:
         table.add_row(*[_fmt(c, row.get(c), row.get("unit")) for c in columns])
-    console.print(table)
+    print_table(table)
 
 
 def quality_command(

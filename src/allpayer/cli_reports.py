@@ -60,7 +60,8 @@ def token_create(
 ) -> None:
     """Create a token; it is printed once and only its hash is stored (WORKSPACE/tokens.json)."""
     from allpayer.api.tokens import create_token
-    from allpayer.cli import _fail, console
+    from allpayer.cli import _fail
+    from allpayer.cli_output import console
 
     try:
         console.print(create_token(workspace, role, scope or []), highlight=False, soft_wrap=True)

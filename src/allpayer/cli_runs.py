@@ -30,7 +30,8 @@ def run_command(
     program: Annotated[list[str] | None, typer.Option(help="Only these programs (repeatable).")] = None,
 ) -> None:
     """Expected cost, value payments, settlement and distribution for a year, written as an immutable run."""
-    from allpayer.cli import _fail, _print_frame, _steps, console
+    from allpayer.cli import _fail, _print_frame, _steps
+    from allpayer.cli_output import console
 
     with Context(workspace, backend) as ctx:
         try:
@@ -61,7 +62,8 @@ def diff_command(run_a: Annotated[str, typer.Argument(help="Run id (or unique pr
                  run_b: Annotated[str, typer.Argument(help="Run id (or unique prefix).")],
                  workspace: WorkspaceOpt = Path("workspace")) -> None:
     """Explain the difference between two runs, settlement line by settlement line."""
-    from allpayer.cli import _fail, _print_frame, console
+    from allpayer.cli import _fail, _print_frame
+    from allpayer.cli_output import console
 
     try:
         a, b = open_run(workspace, run_a), open_run(workspace, run_b)

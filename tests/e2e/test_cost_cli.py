@@ -43,6 +43,12 @@ def test_tcoc_then_growth(workspace: Path):
             row = got[(series, year)]
             assert row["pbpy"] > 0 and row["cagr"] is not None and row["status"] in statuses
     assert all(got[("medicare", y)]["medicare_status"] in {"met", "watch", "trigger"} for y in YEARS[1:])
+    # Piped into a 60-column console, every figure still prints whole: rich had cut them to "6,18…".
+    narrow = runner.invoke(app, ["growth", "-w", str(workspace)], env={"COLUMNS": "60"})
+    assert narrow.exit_code == 0, narrow.output
+    assert "…" not in narrow.output
+    for r in rows:
+        assert f"{r['pbpy']:,.2f}" in narrow.output and (r["cagr"] is None or f"{r['cagr']:.2%}" in narrow.output)
     # PMPM is spend over member months on every row.
     for r in tcoc:
         if r["member_months"] > 0:
