@@ -29,7 +29,7 @@ def print_table(table: Table) -> None:
     if natural <= console.width:
         console.print(table)
         return
-    values = [max(_NARROWEST, *(cell_len(str(cell)) for cell in column.cells)) for column in table.columns]
+    values = [max([_NARROWEST, *(cell_len(str(cell)) for cell in column.cells)]) for column in table.columns]
     # Each column adds its padding (one space a side) and a rule; the table one rule more.
     if console.is_terminal and sum(values) + 3 * len(values) + 1 <= console.width:
         for column, width in zip(table.columns, values, strict=True):
