@@ -8,8 +8,10 @@ that still does not fit, or is written to a pipe or file, is printed at its natu
 
 from __future__ import annotations
 
-from rich.cells import cell_len
-from rich.console import Console
+from copy import copy
+from dataclasses import replace
+
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 console = Console()
@@ -25,16 +27,22 @@ def print_table(table: Table) -> None:
     """Print ``table`` with every cell whole (see the module's docstring). In a terminal too narrow for it, each
     column takes the width of its widest value and the headers fold; if even that does not fit, or the output is
     not a terminal, the table is printed at its natural width."""
-    natural = console.measure(table, options=console.options.update_width(_UNBOUNDED)).maximum
+    natural = _width(table)
     if natural <= console.width:
         console.print(table)
         return
-    values = [max([_NARROWEST, *(cell_len(str(cell)) for cell in column.cells)]) for column in table.columns]
-    # Each column adds its padding (one space a side) and a rule; the table one rule more.
-    if console.is_terminal and sum(values) + 3 * len(values) + 1 <= console.width:
-        for column, width in zip(table.columns, values, strict=True):
-            column.width, column.overflow = width, "fold"
-        console.print(table)
-        return
+    if console.is_terminal:
+        folded = copy(table)
+        folded.columns = [replace(column, width=max([_NARROWEST, *(_width(cell) for cell in column.cells)]),
+                                  overflow="fold") for column in table.columns]
+        if _width(folded) <= console.width:
+            console.print(folded)
+            return
     Console(file=console.file, width=natural, color_system=console.color_system,
             force_terminal=console.is_terminal).print(table)
+
+
+def _width(renderable: RenderableType) -> int:
+    """The widest ``renderable`` is drawn when nothing constrains it (a table's padding and rules included; a
+    cell's markup left out)."""
+    return console.measure(renderable, options=console.options.update_width(_UNBOUNDED)).maximum
