@@ -171,6 +171,21 @@ def _timed_stage(wh: DuckDBWarehouse):
     return stage
 
 
+def same_work_by_hand(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, float]:
+    """Seconds of each pass of ``year_reference.attribute_sql`` (primary-payer months, the pack's plurality
+    attribution, attributed months, scale) for ``year`` on the bench data, whose claim lines are all final."""
+    from year_reference import attribute_sql
+
+    seconds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, sql in attribute_sql(con, Path(tmp), [year], medical="medical_claim"):
+            start = time.perf_counter()
+            con.execute(sql)
+            seconds[label] = time.perf_counter() - start
+            print(f"    by hand {label:<50} {seconds[label]:8.1f} s", flush=True)
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=630_000)
@@ -199,14 +214,18 @@ def main() -> None:
         print(f"  DuckDB {duckdb.__version__}; enrollment spans {t['enrollment'].count().execute():,}, "
               f"claim lines {t['medical_claim'].count().execute():,}")
         # Stored as month runs, as attribution publishes them (``member_month_run``, ``primary_payer_run``).
+        mm_seconds = time.perf_counter()
         mm = timed("member months (any day), materialised as month runs",
                    lambda: wh.materialize("mm", member_month_runs(t["enrollment"], t["person"])))
+        mm_seconds = time.perf_counter() - mm_seconds
         print(f"  month runs {mm.count().execute():,}, member-month rows {expand_runs(mm).count().execute():,}")
         pk = load_pack("vermont")
         res = residency(t["person"], pk.residency.states)
+        pp_seconds = time.perf_counter()
         runs = timed("primary payer months (any day, from those runs), materialised as month runs",
                      lambda: wh.materialize("pp", primary_payer_runs(t["enrollment"], t["person"], pk.payer_hierarchy,
                                                                      "any_day", res, mm)))
+        pp_seconds = time.perf_counter() - pp_seconds
         pp = expand_primary_runs(runs)
         print(f"  month runs {runs.count().execute():,}, person-month rows {pp.count().execute():,}")
         inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], primary=pp)
@@ -222,9 +241,17 @@ def main() -> None:
                         "AND a.npi IS NOT DISTINCT FROM r.lead_npi").execute()["n"][0]
         print(f"  eligible {engine.count().execute():,}; attributed engine {e_att:,} / reference {r_att:,}; "
               f"identical decisions {agree:,}")
+        pack_seconds = time.perf_counter()
         timed(f"engine: Vermont pack, 4 programs, {args.year} (3 tables)", lambda: [
             wh.materialize(f"full_{name}", expr)
             for name, expr in attribute(pk, inputs, [args.year], stage=stage).tables().items()])
+        pack_seconds = time.perf_counter() - pack_seconds
+        by_hand = same_work_by_hand(con.con, args.year)
+        total = sum(by_hand.values())
+        print(f"same work by hand: bench/year_reference.py's attribute step {total:8.1f} s   "
+              f"peak RSS {peak_mb():8,.0f} MB")
+        print(f"  engine, months and pack {mm_seconds + pp_seconds + pack_seconds:.1f} s: "
+              f"{(mm_seconds + pp_seconds + pack_seconds) / total:.2f} x the same work by hand")
         wh.drop_scratch()
         wh.close()
 

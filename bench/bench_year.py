@@ -3,7 +3,10 @@ cost of care, quality, settlement run), as a scheduled job would run them; print
 peak RSS and their sums. No assertions.
 
     python bench/bench_year.py [--persons 5000] [--years 2018-2019] [--year 2019] [--input DIR]
-                               [--workspace /tmp/allpayer-bench-year]
+                               [--workspace /tmp/allpayer-bench-year] [--no-reference]
+
+After the engine's steps, each step hand-written in DuckDB SQL (``year_reference.py``) runs on the same
+workspace's intake tables, in a process of its own, and each step's time is printed beside the engine's.
 
 Synthetic input for ``--persons`` and ``--years`` is generated once under the workspace folder and reused;
 ``--input`` names an existing input folder instead. The workspace itself is always new. DuckDB's memory limit is
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2019)
     parser.add_argument("--input", type=Path, help="an existing input folder (default: generated)")
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/allpayer-bench-year"))
+    parser.add_argument("--no-reference", action="store_true", help="skip the hand-written passes")
     args = parser.parse_args()
     first, _, last = args.years.partition("-")
     root = args.workspace / f"p{args.persons}-{first}-{last or first}"
@@ -88,12 +92,38 @@ def main() -> None:
     shutil.rmtree(workspace, ignore_errors=True)
     print(f"input {input_dir}  workspace {workspace}  year {args.year}  "
           f"DuckDB {duckdb.__version__}, memory limit {os.environ.get('ALLPAYER_DUCKDB_MEMORY', 'default')}")
-    total, total_cpu, highest = 0.0, 0.0, 0
+    total, total_cpu, highest, engine = 0.0, 0.0, 0, {}
     for step in STEPS:
         seconds, cpu, peak, detail = run_step(step, workspace, input_dir, args.year)
         total, total_cpu, highest = total + seconds, total_cpu + cpu, max(highest, peak)
+        engine[step] = seconds
         print(f"  {step:10s} {seconds:8.1f} s  CPU {cpu:7.1f} s  peak RSS {peak:6,d} MB  {detail}", flush=True)
     print(f"  {'all steps':10s} {total:8.1f} s  CPU {total_cpu:7.1f} s  highest peak {highest:,d} MB")
+    if not args.no_reference:
+        compare_with_reference(workspace, first, last or first, engine)
+
+
+def compare_with_reference(workspace: Path, first: str, last: str, engine: dict[str, float]) -> None:
+    """Run ``year_reference.py`` on the workspace and print each step's time beside the engine's."""
+    print("hand-written DuckDB SQL on the same workspace (bench/year_reference.py):", flush=True)
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("year_reference.py")), str(workspace),
+                           "--years", f"{first}-{last}"], capture_output=True, text=True)
+    print(done.stdout, end="")
+    if done.returncode != 0:
+        print("  the reference failed:\n" + "\n".join(done.stderr.strip().splitlines()[-6:]))
+        return
+    reference = {line.split()[1]: float(line.split()[2]) for line in done.stdout.splitlines()
+                 if line.startswith("  reference ") and line.split()[1] in engine}
+    def ratio(engine_seconds: float, hand_seconds: float) -> str:
+        return f"{engine_seconds / hand_seconds:6.2f}" if hand_seconds >= 0.05 else f"{'-':>6s}"
+
+    print(f"  {'step':10s} {'engine':>8s} {'hand-written':>13s} {'ratio':>6s}")
+    for step, seconds in engine.items():
+        if step in reference:
+            print(f"  {step:10s} {seconds:8.1f} {reference[step]:13.1f} {ratio(seconds, reference[step])}")
+    after = sum(engine[s] for s in reference)
+    print(f"  {'after intake':12s} {after:6.1f} {sum(reference.values()):13.1f} "
+          f"{ratio(after, sum(reference.values()))}")
 
 
 if __name__ == "__main__":
