@@ -5,7 +5,9 @@ Builds the data directly in DuckDB (SQL with a fixed seed; no synth package), th
 1. member months (any day) and statewide primary-payer months;
 2. the engine's plurality attribution for one retrospective program-year (Medicare 2019, 12-month window);
 3. the same attribution hand-written in DuckDB SQL (the reference);
-4. the whole Vermont pack (four programs) for 2019.
+4. the whole Vermont pack (four programs) for 2019;
+5. the same work hand-written (``year_reference.py``'s attribute step: primary-payer months, every program's
+   plurality attribution, attributed months, scale).
 
 Prints seconds, rows and the process's peak RSS after each step, and the time of each intermediate table the
 engine stores; makes no assertions. ``--db FILE`` keeps the built data for the next run.

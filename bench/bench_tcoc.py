@@ -1,5 +1,6 @@
 """Benchmark: spending + completion + TCOC for 630k persons x 6 years on DuckDB; prints time and peak RSS,
-and the time of an equivalent hand-written DuckDB SQL pass on the same data. No assertions.
+and the times of two hand-written DuckDB SQL passes on the same data: a short one (final action, incurred spend,
+PMPM) and one of the same outputs (``year_reference.py``'s TCOC step). No assertions.
 
     python bench/bench_tcoc.py [--persons 630000] [--lines 8] [--data /tmp/allpayer-bench-tcoc-v2.duckdb]
 
