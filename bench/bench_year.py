@@ -114,6 +114,7 @@ def compare_with_reference(workspace: Path, first: str, last: str, engine: dict[
         return
     reference = {line.split()[1]: float(line.split()[2]) for line in done.stdout.splitlines()
                  if line.startswith("  reference ") and line.split()[1] in engine}
+
     def ratio(engine_seconds: float, hand_seconds: float) -> str:
         return f"{engine_seconds / hand_seconds:6.2f}" if hand_seconds >= 0.05 else f"{'-':>6s}"
 

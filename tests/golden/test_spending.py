@@ -159,6 +159,27 @@ def test_pair_coverage_staged_apart_gives_the_same_spend(backend, make_context):
         assert got == SEVERAL_EXPECTED
 
 
+def test_medical_lines_and_fills_grouped_apart_give_the_spend_of_their_union(run):
+    # claim_spend groups each claim kind on its own; their categories differ, so no cell has lines of both kinds.
+    # A's March 2019: two professional lines (10 + 5.50) and two fills (7 + 3); B's only fill is outside its
+    # enrollment (July). Grouped apart or as one union, the same rows: medical 15.50 (2 lines), pharmacy 10.00
+    # (2 lines) for A in March, pharmacy 4.00 unenrolled for B in July.
+    claims = [med("m1", "A", "2019-03-02", "10.00"), med("m2", "A", "2019-03-20", "5.50")]
+    drugs = [rx("r1", "A", "2019-03-05", "7.00"), rx("r2", "A", "2019-03-25", "3.00"),
+             rx("r3", "B", "2019-07-01", "4.00", payer="bcbs")]
+    as_of = ibis.literal(dt.date(2020, 1, 1))
+    apart = run(spend_columns(claim_spend(medical(claims), pharmacy(drugs), enrollment(SPANS), as_of)))
+    union = _spend(run, claims, drugs)
+
+    def rows(spend: list[dict]) -> list[tuple]:
+        return sorted((r["person_id"], r["month"], r["claim_kind"], r["enrolled"], r["allowed_amount"], r["lines"])
+                      for r in spend)
+
+    assert rows(apart) == rows(union) == [
+        ("A", 3, "medical", True, Decimal("15.50"), 2), ("A", 3, "pharmacy", True, Decimal("10.00"), 2),
+        ("B", 7, "pharmacy", False, Decimal("4.00"), 1)]
+
+
 def test_claim_payer_type_over_open_ended_spans(run):
     # D has two mcare spans: medicare from 1966 to June 2019, medicare advantage from July 2019 with no end (9999).
     # The spans are never expanded into months: June is medicare, August medicare advantage.

@@ -300,7 +300,8 @@ def spend_grain(lines: ir.Table | Sequence[ir.Table], enrollment: ir.Table, paid
     person and payer touching the incurred month. ``paid_through`` keeps only lines paid on or before that date
     (an as-of view for completion). ``lines`` may be a list of tables whose categories differ (one per claim
     kind: each kind has its own category numbers), grouped each on its own: two smaller groupings than one of
-    their union (at 630k persons, 20.5M medical lines and 14.8M fills: `cost_spend` 13.0-13.7 s against 14.0 s).
+    their union (at 630k persons, 20.5M medical lines and 14.8M fills: `cost_spend` 12.9-13.3 s against
+    13.7-14.2 s).
 
     ``stage`` computes the pairs' coverage (:func:`pair_coverage`) on its own first. Its list of spans is an
     aggregate DuckDB cannot spill: grouped in the same query as the lines, it held memory the lines' grouping
