@@ -155,11 +155,13 @@ def bench_pack(year: int) -> Pack:
                 programs={"bench": program})
 
 
-def timed(label: str, fn) -> object:
+def timed(label: str, fn) -> tuple[object, float]:
+    """``fn()`` and its seconds, printed with the peak RSS after it."""
     start = time.perf_counter()
     out = fn()
-    print(f"{label:<58} {time.perf_counter() - start:8.1f} s   peak RSS {peak_mb():8,.0f} MB", flush=True)
-    return out
+    seconds = time.perf_counter() - start
+    print(f"{label:<58} {seconds:8.1f} s   peak RSS {peak_mb():8,.0f} MB", flush=True)
+    return out, seconds
 
 
 def _timed_stage(wh: DuckDBWarehouse):
@@ -176,16 +178,10 @@ def _timed_stage(wh: DuckDBWarehouse):
 def same_work_by_hand(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, float]:
     """Seconds of each pass of ``year_reference.attribute_sql`` (primary-payer months, the pack's plurality
     attribution, attributed months, scale) for ``year`` on the bench data, whose claim lines are all final."""
-    from year_reference import attribute_sql
+    from year_reference import attribute_sql, timed_passes
 
-    seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, sql in attribute_sql(con, Path(tmp), [year], medical="medical_claim"):
-            start = time.perf_counter()
-            con.execute(sql)
-            seconds[label] = time.perf_counter() - start
-            print(f"    by hand {label:<50} {seconds[label]:8.1f} s", flush=True)
-    return seconds
+        return timed_passes(con, attribute_sql(con, Path(tmp), [year], medical="medical_claim"), "by hand")
 
 
 def main() -> None:
@@ -216,25 +212,21 @@ def main() -> None:
         print(f"  DuckDB {duckdb.__version__}; enrollment spans {t['enrollment'].count().execute():,}, "
               f"claim lines {t['medical_claim'].count().execute():,}")
         # Stored as month runs, as attribution publishes them (``member_month_run``, ``primary_payer_run``).
-        mm_seconds = time.perf_counter()
-        mm = timed("member months (any day), materialised as month runs",
+        mm, mm_seconds = timed("member months (any day), materialised as month runs",
                    lambda: wh.materialize("mm", member_month_runs(t["enrollment"], t["person"])))
-        mm_seconds = time.perf_counter() - mm_seconds
         print(f"  month runs {mm.count().execute():,}, member-month rows {expand_runs(mm).count().execute():,}")
         pk = load_pack("vermont")
         res = residency(t["person"], pk.residency.states)
-        pp_seconds = time.perf_counter()
-        runs = timed("primary payer months (any day, from those runs), materialised as month runs",
+        runs, pp_seconds = timed("primary payer months (any day, from those runs), materialised as month runs",
                      lambda: wh.materialize("pp", primary_payer_runs(t["enrollment"], t["person"], pk.payer_hierarchy,
                                                                      "any_day", res, mm)))
-        pp_seconds = time.perf_counter() - pp_seconds
         pp = expand_primary_runs(runs)
         print(f"  month runs {runs.count().execute():,}, person-month rows {pp.count().execute():,}")
         inputs = AttributionInputs(t["enrollment"], t["person"], t["medical_claim"], t["provider"], primary=pp)
         stage = _timed_stage(wh)
-        engine = timed(f"engine: plurality attribution, Medicare {args.year} (1 program)", lambda: wh.materialize(
+        engine, _ = timed(f"engine: plurality attribution, Medicare {args.year} (1 program)", lambda: wh.materialize(
             "att", attribute(bench_pack(args.year), inputs, [args.year], stage=stage).attribution))
-        reference = timed(f"reference: hand-written DuckDB SQL, Medicare {args.year}", lambda: wh.materialize(
+        reference, _ = timed(f"reference: hand-written DuckDB SQL, Medicare {args.year}", lambda: wh.materialize(
             "ref", con.sql(reference_sql(args.year))))
         e_att = engine.filter(engine.attributed).count().execute()
         r_att = reference.filter(reference.attributed).count().execute()
@@ -243,11 +235,9 @@ def main() -> None:
                         "AND a.npi IS NOT DISTINCT FROM r.lead_npi").execute()["n"][0]
         print(f"  eligible {engine.count().execute():,}; attributed engine {e_att:,} / reference {r_att:,}; "
               f"identical decisions {agree:,}")
-        pack_seconds = time.perf_counter()
-        timed(f"engine: Vermont pack, 4 programs, {args.year} (3 tables)", lambda: [
+        _, pack_seconds = timed(f"engine: Vermont pack, 4 programs, {args.year} (3 tables)", lambda: [
             wh.materialize(f"full_{name}", expr)
             for name, expr in attribute(pk, inputs, [args.year], stage=stage).tables().items()])
-        pack_seconds = time.perf_counter() - pack_seconds
         by_hand = same_work_by_hand(con.con, args.year)
         total = sum(by_hand.values())
         print(f"same work by hand: bench/year_reference.py's attribute step {total:8.1f} s   "

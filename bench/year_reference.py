@@ -44,12 +44,11 @@ import duckdb
 from allpayer.compute.attribution_setup import program_periods
 from allpayer.compute.spending import category_rules, service_categories
 from allpayer.config import load_pack
+from allpayer.config.cost import CostSettings, FinancialTargetServices
 from allpayer.refdata import attribution as att_ref
 from allpayer.refdata.quality import value_sets
 
 HCC_DIR = Path(__import__("allpayer").__file__).parent / "refdata" / "hcc"
-TARGET_EXCLUDED = ("pharmacy",)  # level-1 categories outside the Vermont pack's financial target
-DENTAL = "dental"  # its excluded level-2 category
 
 
 def peak_mb() -> float:
@@ -96,8 +95,22 @@ def category_case() -> str:
     return f"CASE claim_type {per_type} ELSE {other} END"
 
 
-def target_ids() -> list[int]:
-    return [i for i, (_, c1, c2) in enumerate(service_categories()) if c1 not in TARGET_EXCLUDED and c2 != DENTAL]
+def target_ids(services: FinancialTargetServices) -> str:
+    """The category numbers of the financial target services, as a SQL list's items."""
+    excluded = set(services.exclude_subcategories or ())
+    return ", ".join(str(i) for i, (_, c1, c2) in enumerate(service_categories())
+                     if c1 in services.include_categories and c2 not in excluded)
+
+
+def completed(amount: str) -> str:
+    """``amount`` of a spend row ``s`` divided by its month's completion ratio (``c``), rounded to the cent."""
+    return (f"CASE WHEN coalesce(c.completion_ratio, 1) = 1 THEN s.{amount} "
+            f"ELSE round(s.{amount}::DOUBLE / c.completion_ratio, 2)::DECIMAL(18, 2) END")
+
+
+def vermont_services() -> FinancialTargetServices:
+    """The Vermont pack's financial target services, as the engine reads them (its cost settings, or the defaults)."""
+    return (load_pack("vermont").cost or CostSettings()).financial_target_services
 
 
 FINAL_MEDICAL = ("(SELECT * FROM medical_claim ANTI JOIN medical_claim_superseded "
@@ -220,10 +233,11 @@ COPY (
 # ----------------------------------------------------------------------------------------------------- tcoc
 
 def tcoc_sql(con: duckdb.DuckDBPyConnection, out: Path, years: list[int], medical: str = FINAL_MEDICAL,
-             pharmacy: str | None = FINAL_PHARMACY, with_risk: bool = True, as_of: dt.date | None = None
-             ) -> list[tuple[str, str]]:
+             pharmacy: str | None = FINAL_PHARMACY, with_risk: bool = True, as_of: dt.date | None = None,
+             services: FinancialTargetServices | None = None) -> list[tuple[str, str]]:
     """``medical`` and ``pharmacy``: the final-action lines (a table expression; no pharmacy when None);
-    ``as_of``: the paid-through date (the latest paid or file date when None)."""
+    ``as_of``: the paid-through date (the latest paid or file date when None); ``services``: the financial target
+    (the Vermont pack's when None)."""
     as_of = as_of or con.execute("SELECT max(greatest(coalesce(paid_date, file_date), coalesce(file_date, paid_date))) "
                                  f"FROM {medical}").fetchone()[0]
     fill_id = next(i for i, (k, c1, _) in enumerate(service_categories()) if k == "pharmacy" and c1 == "pharmacy")
@@ -231,7 +245,7 @@ def tcoc_sql(con: duckdb.DuckDBPyConnection, out: Path, years: list[int], medica
     fills = "" if pharmacy is None else f"""UNION ALL
     SELECT person_id, payer, {month('dispensing_date')} * {width} + {fill_id}, allowed_amount, paid_amount
     FROM {pharmacy} WHERE coalesce(paid_date, file_date, dispensing_date) <= DATE '{as_of}'"""
-    target = ", ".join(str(i) for i in target_ids())
+    target = target_ids(services or vermont_services())
     first, last = min(years), max(years)
     passes = [
         ("spend per person-month and category, claim payer type", f"""
@@ -276,8 +290,7 @@ COPY (
 COPY (
   WITH s AS (
     SELECT s.person_id, s.month_index, s.payer_type AS claim_type, sum(s.allowed) AS allowed, sum(s.paid) AS paid,
-           sum(CASE WHEN coalesce(c.completion_ratio, 1) = 1 THEN s.allowed
-                    ELSE round(s.allowed::DOUBLE / c.completion_ratio, 2)::DECIMAL(18, 2) END) AS allowed_completed
+           sum({completed('allowed')}) AS allowed_completed
     FROM '{out}/spend.parquet' s LEFT JOIN '{out}/completion.parquet' c
       ON c.payer = s.payer AND c.incurred_month = s.month_index
     WHERE s.category_id IN ({target}) AND s.month_index BETWEEN {first * 12} AND {last * 12 + 11}
@@ -397,15 +410,14 @@ COPY (
 
 def run_sql(con: duckdb.DuckDBPyConnection, out: Path, years: list[int]) -> list[tuple[str, str]]:
     year = max(years)
-    target = ", ".join(str(i) for i in target_ids())
+    target = target_ids(vermont_services())
     return [
         ("base and performance experience per program", f"""
 COPY (
   WITH persons AS (SELECT DISTINCT program_id, person_id FROM '{out}/attribution_month.parquet' WHERE year = {year}),
   paid AS (
     SELECT s.person_id, s.month_index, s.payer_type,
-           sum(CASE WHEN coalesce(c.completion_ratio, 1) = 1 THEN s.paid
-                    ELSE round(s.paid::DOUBLE / c.completion_ratio, 2)::DECIMAL(18, 2) END) AS paid
+           sum({completed('paid')}) AS paid
     FROM '{out}/spend.parquet' s SEMI JOIN persons p USING (person_id)
     LEFT JOIN '{out}/completion.parquet' c ON c.payer = s.payer AND c.incurred_month = s.month_index
     WHERE s.category_id IN ({target}) GROUP BY ALL),
@@ -428,8 +440,7 @@ COPY (
   WITH mm AS (SELECT * FROM '{out}/member_months.parquet'
               WHERE month_index BETWEEN {(year - 1) * 12} AND {year * 12 - 1}),
   paid AS (SELECT s.person_id, s.month_index, s.payer_type,
-                  sum(CASE WHEN coalesce(c.completion_ratio, 1) = 1 THEN s.paid
-                           ELSE round(s.paid::DOUBLE / c.completion_ratio, 2)::DECIMAL(18, 2) END) AS paid
+                  sum({completed('paid')}) AS paid
            FROM '{out}/spend.parquet' s
            LEFT JOIN '{out}/completion.parquet' c ON c.payer = s.payer AND c.incurred_month = s.month_index
            WHERE s.category_id IN ({target}) AND s.month_index BETWEEN {(year - 1) * 12} AND {year * 12 - 1}
@@ -445,6 +456,17 @@ COPY (
   WHERE year(claim_start_date) = {year} GROUP BY ALL
 ) TO '{out}/provider_spend.parquet' (FORMAT parquet)"""),
     ]
+
+
+def timed_passes(con: duckdb.DuckDBPyConnection, passes: list[tuple[str, str]], step: str) -> dict[str, float]:
+    """Execute each (label, sql) pass in order, printing and returning its seconds."""
+    seconds = {}
+    for label, sql in passes:
+        started = time.perf_counter()
+        con.execute(sql)
+        seconds[label] = time.perf_counter() - started
+        print(f"    {step:9s} {label:<58} {seconds[label]:6.1f} s", flush=True)
+    return seconds
 
 
 STEPS: dict[str, Callable[[duckdb.DuckDBPyConnection, Path, list[int]], list[tuple[str, str]]]] = {
@@ -472,12 +494,7 @@ def run_reference(workspace: Path, years: list[int], memory_limit: str = "1200MB
         for step, sql_of in STEPS.items():
             if steps and step not in steps:
                 continue
-            started = time.perf_counter()
-            for label, sql in sql_of(con, out, years):
-                t = time.perf_counter()
-                con.execute(sql)
-                print(f"    {step:9s} {label:<58} {time.perf_counter() - t:6.1f} s", flush=True)
-            times[step] = time.perf_counter() - started
+            times[step] = sum(timed_passes(con, sql_of(con, out, years), step).values())
             print(f"  reference {step:9s} {times[step]:8.1f} s   peak RSS {peak_mb():8,.0f} MB", flush=True)
         if not steps:
             compare(con, out, years)
